@@ -1,0 +1,6 @@
+//! The system under test: a Kafka-style replicated log built as sans-IO nodes for
+//! `odradek-sim`.
+
+#![warn(missing_docs, unreachable_pub)]
+
+pub mod record;

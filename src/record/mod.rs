@@ -1,0 +1,1 @@
+//! placeholder while the record module is written
