@@ -8,6 +8,7 @@
 
 mod chooser;
 mod disk;
+pub mod explorer;
 mod sim_disk;
 
 pub use chooser::Chooser;

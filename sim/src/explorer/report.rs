@@ -1,0 +1,133 @@
+//! What a search found and how much it did.
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::time::Duration;
+
+use super::model::{Expectation, Model};
+use super::path::Path;
+
+/// A property's discovery: a counterexample for `Always`, an example for `Sometimes`.
+pub struct Discovery<M: Model> {
+    /// The property's name.
+    pub property: &'static str,
+    /// What the property claims.
+    pub expectation: Expectation,
+    /// The path to the discovering state.
+    pub path: Path<M>,
+}
+
+impl<M: Model> Clone for Discovery<M> {
+    fn clone(&self) -> Self {
+        Self {
+            property: self.property,
+            expectation: self.expectation,
+            path: self.path.clone(),
+        }
+    }
+}
+
+impl<M: Model> fmt::Debug for Discovery<M> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Discovery")
+            .field("property", &self.property)
+            .field("expectation", &self.expectation)
+            .field("path", &self.path)
+            .finish()
+    }
+}
+
+/// The outcome of a search.
+pub struct Report<M: Model> {
+    /// Initial states plus the successor of every enabled action, seen before or not
+    /// (TLC's "states generated").
+    pub generated: u64,
+    /// Distinct states (by fingerprint; under symmetry, distinct classes).
+    pub distinct: u64,
+    /// The largest number of actions from an initial state to a reached state.
+    pub depth: usize,
+    /// Wall time the search took.
+    pub elapsed: Duration,
+    /// Whether every reachable state within the bounds was explored.
+    pub complete: bool,
+    /// First discovery per property, by name.
+    pub discoveries: BTreeMap<&'static str, Discovery<M>>,
+    /// Properties the model declared, to tell an unreached `Sometimes` from none.
+    pub(crate) properties: Vec<(&'static str, Expectation)>,
+}
+
+impl<M: Model> Report<M> {
+    /// Counterexamples to `Always` properties.
+    pub fn violations(&self) -> impl Iterator<Item = &Discovery<M>> {
+        self.discoveries
+            .values()
+            .filter(|d| d.expectation == Expectation::Always)
+    }
+
+    /// The counterexample to the named property, if one was found.
+    pub fn counterexample(&self, property: &str) -> Option<&Path<M>> {
+        self.discoveries
+            .get(property)
+            .filter(|d| d.expectation == Expectation::Always)
+            .map(|d| &d.path)
+    }
+
+    /// `Sometimes` properties no reached state satisfied.
+    pub fn unreached(&self) -> Vec<&'static str> {
+        self.properties
+            .iter()
+            .filter(|(name, e)| {
+                *e == Expectation::Sometimes && !self.discoveries.contains_key(name)
+            })
+            .map(|(name, _)| *name)
+            .collect()
+    }
+
+    /// Generated states per wall second.
+    pub fn generated_per_second(&self) -> f64 {
+        self.generated as f64 / self.elapsed.as_secs_f64().max(1e-9)
+    }
+
+    /// Distinct states per wall second.
+    pub fn distinct_per_second(&self) -> f64 {
+        self.distinct as f64 / self.elapsed.as_secs_f64().max(1e-9)
+    }
+}
+
+impl<M: Model> fmt::Display for Report<M> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "generated={} distinct={} depth={} elapsed={:.3}s generated/s={:.0} distinct/s={:.0} exhausted={}",
+            self.generated,
+            self.distinct,
+            self.depth,
+            self.elapsed.as_secs_f64(),
+            self.generated_per_second(),
+            self.distinct_per_second(),
+            self.complete,
+        )?;
+        for discovery in self.discoveries.values() {
+            let what = match discovery.expectation {
+                Expectation::Always => "violated",
+                Expectation::Sometimes => "reached",
+            };
+            write!(
+                f,
+                "\n{what}: {} in {} steps",
+                discovery.property,
+                discovery.path.len()
+            )?;
+        }
+        for name in self.unreached() {
+            write!(f, "\nunreached: {name}")?;
+        }
+        Ok(())
+    }
+}
+
+impl<M: Model> fmt::Debug for Report<M> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Display::fmt(self, f)
+    }
+}
