@@ -1,0 +1,269 @@
+//! The fault vocabulary: every way the world can be attacked or healed, as plain data.
+//!
+//! Faults come in paired verbs (partition/heal, hold/release, crash/restart,
+//! pause/resume). A fault is an event like any other (see [`crate::Event`]): the nemesis
+//! schedules them, the explorer may enumerate some, and the trace records each one.
+
+use serde::{Deserialize, Serialize};
+
+use crate::address::{Channel, NodeId};
+use crate::sim_disk::PowerLoss;
+
+/// How a node goes down.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+pub enum CrashMode {
+    /// The process dies; the OS lives on. The disk's page cache survives and the node's
+    /// connections are reset at once, so peers get `on_disconnect`.
+    Process,
+    /// The machine loses power. The disk applies the mode to what is pending, and the
+    /// node's connections stay half-open: peers notice only by their own timeouts, or
+    /// when the node restarts.
+    PowerLoss(PowerLoss),
+}
+
+/// One fault or its healing.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum Fault {
+    /// Crashes a running or paused node.
+    Crash {
+        /// The victim.
+        node: NodeId,
+        /// Process crash or power loss.
+        mode: CrashMode,
+    },
+    /// Starts a down node afresh from its configuration (also how every node boots).
+    /// Connections a power loss left half-open are reset; connections peers dialed while
+    /// it was down survive, as a retried SYN would.
+    Restart {
+        /// The node.
+        node: NodeId,
+    },
+    /// Stops a node's handlers (SIGSTOP): its messages and timers wait.
+    Pause {
+        /// The node.
+        node: NodeId,
+    },
+    /// Resumes a paused node; overdue timers fire and owed disconnects arrive.
+    Resume {
+        /// The node.
+        node: NodeId,
+    },
+    /// Cuts every link between `side` and the other nodes, both ways.
+    Partition {
+        /// One side of the cut.
+        side: Vec<NodeId>,
+    },
+    /// Cuts links from every node of `from` to every node of `to`, one way only.
+    PartitionOneWay {
+        /// Senders whose messages stop.
+        from: Vec<NodeId>,
+        /// Receivers that stop hearing them.
+        to: Vec<NodeId>,
+    },
+    /// Cuts `node` off from every other node.
+    Isolate {
+        /// The node.
+        node: NodeId,
+    },
+    /// Cuts `left` from `right` both ways, while `bridge` still talks to both.
+    Bridge {
+        /// One half.
+        left: Vec<NodeId>,
+        /// The node in the middle.
+        bridge: NodeId,
+        /// The other half.
+        right: Vec<NodeId>,
+    },
+    /// Restores every cut link.
+    HealPartitions,
+    /// Holds the streams from `from` to `to` (on `channel`, or on every channel): messages
+    /// queue behind the head until released, as on a stalled TCP connection.
+    Hold {
+        /// Sender.
+        from: NodeId,
+        /// Receiver.
+        to: NodeId,
+        /// One channel, or all.
+        channel: Option<Channel>,
+    },
+    /// Undoes the matching `Hold`.
+    Release {
+        /// Sender.
+        from: NodeId,
+        /// Receiver.
+        to: NodeId,
+        /// One channel, or all.
+        channel: Option<Channel>,
+    },
+    /// Holds every matching stream from its first message of `kind` on (delayed acks).
+    HoldKind {
+        /// The `Message::kind` to stop at.
+        kind: String,
+        /// Only streams from this node, or from any.
+        from: Option<NodeId>,
+        /// Only streams to this node, or to any.
+        to: Option<NodeId>,
+    },
+    /// Undoes the matching `HoldKind`.
+    ReleaseKind {
+        /// The kind.
+        kind: String,
+        /// As given to `HoldKind`.
+        from: Option<NodeId>,
+        /// As given to `HoldKind`.
+        to: Option<NodeId>,
+    },
+    /// Resets every connection between `a` and `b`: in-flight messages are lost and both
+    /// ends get `on_disconnect`.
+    Reset {
+        /// One node.
+        a: NodeId,
+        /// The other.
+        b: NodeId,
+    },
+    /// Adds `extra_ms` to the latency of every message from `from` to `to` (0 restores).
+    SlowLink {
+        /// Sender.
+        from: NodeId,
+        /// Receiver.
+        to: NodeId,
+        /// Added latency.
+        extra_ms: u64,
+    },
+    /// Heals every network fault: cuts, holds, kind holds and slow links.
+    HealNetwork,
+    /// Flips one chosen bit of one chosen file of the node's disk.
+    FlipBit {
+        /// The node.
+        node: NodeId,
+    },
+    /// Makes reads of a chosen range of a chosen file fail until healed.
+    ReadError {
+        /// The node.
+        node: NodeId,
+    },
+    /// Makes the node's next `sync` fail, with Linux's semantics.
+    FailSync {
+        /// The node.
+        node: NodeId,
+    },
+    /// Fills the node's disk: writes that would take it past `headroom_bytes` more than
+    /// it holds now fail.
+    FillDisk {
+        /// The node.
+        node: NodeId,
+        /// Bytes that may still be written.
+        headroom_bytes: u64,
+    },
+    /// Removes the node's read errors, armed sync failures and capacity limit.
+    HealDisk {
+        /// The node.
+        node: NodeId,
+    },
+    /// Sets how fast the node's clock runs: its timers take `1 / (1 + drift_ppm / 10^6)`
+    /// of their nominal time.
+    Drift {
+        /// The node.
+        node: NodeId,
+        /// Parts per million; positive runs fast.
+        drift_ppm: i32,
+    },
+    /// Moves the node's wall clock (timestamps only; timers are unaffected).
+    Jump {
+        /// The node.
+        node: NodeId,
+        /// How far, either way.
+        delta_ms: i64,
+    },
+    /// Sets the node's drift back to zero (a jumped wall clock stays where it is).
+    HealClock {
+        /// The node.
+        node: NodeId,
+    },
+}
+
+impl Fault {
+    /// A short static name for counting faults by kind (`"power_loss"`, `"partition"`).
+    pub fn name(&self) -> &'static str {
+        match self {
+            Fault::Crash {
+                mode: CrashMode::Process,
+                ..
+            } => "crash",
+            Fault::Crash {
+                mode: CrashMode::PowerLoss(_),
+                ..
+            } => "power_loss",
+            Fault::Restart { .. } => "restart",
+            Fault::Pause { .. } => "pause",
+            Fault::Resume { .. } => "resume",
+            Fault::Partition { .. } => "partition",
+            Fault::PartitionOneWay { .. } => "partition_one_way",
+            Fault::Isolate { .. } => "isolate",
+            Fault::Bridge { .. } => "bridge",
+            Fault::HealPartitions => "heal_partitions",
+            Fault::Hold { .. } => "hold",
+            Fault::Release { .. } => "release",
+            Fault::HoldKind { .. } => "hold_kind",
+            Fault::ReleaseKind { .. } => "release_kind",
+            Fault::Reset { .. } => "reset",
+            Fault::SlowLink { .. } => "slow_link",
+            Fault::HealNetwork => "heal_network",
+            Fault::FlipBit { .. } => "flip_bit",
+            Fault::ReadError { .. } => "read_error",
+            Fault::FailSync { .. } => "fail_sync",
+            Fault::FillDisk { .. } => "fill_disk",
+            Fault::HealDisk { .. } => "heal_disk",
+            Fault::Drift { .. } => "drift",
+            Fault::Jump { .. } => "jump",
+            Fault::HealClock { .. } => "heal_clock",
+        }
+    }
+
+    /// Every node the fault names, for validation against the world.
+    pub fn nodes(&self) -> Vec<NodeId> {
+        match self {
+            Fault::Crash { node, .. }
+            | Fault::Restart { node }
+            | Fault::Pause { node }
+            | Fault::Resume { node }
+            | Fault::Isolate { node }
+            | Fault::FlipBit { node }
+            | Fault::ReadError { node }
+            | Fault::FailSync { node }
+            | Fault::FillDisk { node, .. }
+            | Fault::HealDisk { node }
+            | Fault::Drift { node, .. }
+            | Fault::Jump { node, .. }
+            | Fault::HealClock { node } => vec![*node],
+            Fault::Partition { side } => side.clone(),
+            Fault::PartitionOneWay { from, to } => from.iter().chain(to).copied().collect(),
+            Fault::Bridge {
+                left,
+                bridge,
+                right,
+            } => left
+                .iter()
+                .chain(right)
+                .chain(std::iter::once(bridge))
+                .copied()
+                .collect(),
+            Fault::Hold { from, to, .. }
+            | Fault::Release { from, to, .. }
+            | Fault::SlowLink { from, to, .. } => vec![*from, *to],
+            Fault::HoldKind { from, to, .. } | Fault::ReleaseKind { from, to, .. } => {
+                from.iter().chain(to).copied().collect()
+            }
+            Fault::Reset { a, b } => vec![*a, *b],
+            Fault::HealPartitions | Fault::HealNetwork => Vec::new(),
+        }
+    }
+
+    /// The node the trace files the fault under, if it concerns one node.
+    pub fn node(&self) -> Option<NodeId> {
+        match self.nodes().as_slice() {
+            [node] => Some(*node),
+            _ => None,
+        }
+    }
+}
