@@ -3,4 +3,5 @@
 
 #![warn(missing_docs, unreachable_pub)]
 
+pub mod log;
 pub mod record;
