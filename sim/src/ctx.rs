@@ -15,7 +15,7 @@ use crate::sim_disk::SimDisk;
 pub(crate) enum Command<N: Node> {
     Send(Peer, N::Msg),
     Disconnect(Peer),
-    SetTimer(N::Timer, u64),
+    SetTimer(N::Timer, u64, u64),
     CancelTimer(N::Timer),
     Observe(N::Obs),
     Halt,
@@ -67,7 +67,16 @@ impl<'a, N: Node> Ctx<'a, N> {
     /// Arms `timer` to fire after `delay_ms` of this node's clock, replacing any earlier
     /// arming of the same timer.
     pub fn set_timer(&mut self, timer: N::Timer, delay_ms: u64) {
-        self.commands.push(Command::SetTimer(timer, delay_ms));
+        self.commands.push(Command::SetTimer(timer, delay_ms, 0));
+    }
+
+    /// Arms `timer` to fire after `delay_ms` plus up to `jitter_ms` more, the extra drawn
+    /// by the simulation driver from the seed. Randomised timeouts (election jitter) use
+    /// this rather than `choose`: a delay is timing, which the explorer abstracts away,
+    /// so it must not branch the search.
+    pub fn set_timer_jittered(&mut self, timer: N::Timer, delay_ms: u64, jitter_ms: u64) {
+        self.commands
+            .push(Command::SetTimer(timer, delay_ms, jitter_ms));
     }
 
     /// Disarms `timer` if armed.

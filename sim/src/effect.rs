@@ -24,6 +24,8 @@ pub enum Effect<N: Node> {
         timer: N::Timer,
         /// After how long, on the node's clock.
         delay_ms: u64,
+        /// Up to how much later, drawn by the driver.
+        jitter_ms: u64,
     },
     /// The node disarmed a timer that was armed.
     TimerCancelled {

@@ -530,7 +530,9 @@ impl<N: Node> Simulation<N> {
                 node,
                 timer,
                 delay_ms,
+                jitter_ms,
             } => {
+                let delay_ms = delay_ms + self.rng.between(0, jitter_ms);
                 let deadline = now_us + self.world.clock(node).timer_delay_us(delay_ms);
                 self.deadlines.insert((node, timer), deadline);
             }

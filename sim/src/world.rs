@@ -319,12 +319,13 @@ impl<N: Node> World<N> {
             match command {
                 Command::Send(peer, msg) => self.send(id, peer, msg, step)?,
                 Command::Disconnect(peer) => self.reset(peer.conn(id), Some(id), step)?,
-                Command::SetTimer(timer, delay_ms) => {
+                Command::SetTimer(timer, delay_ms, jitter_ms) => {
                     self.slots[id.index()].timers.insert(timer.clone());
                     step.effects.push(Effect::TimerSet {
                         node: id,
                         timer,
                         delay_ms,
+                        jitter_ms,
                     });
                 }
                 Command::CancelTimer(timer) => {

@@ -86,7 +86,7 @@ fn dfs_finds_a_counterexample_and_exhausts_a_clean_space() {
     assert!(matches!(*path.last_state(), (3, 5) | (5, 3)));
 
     let clean = Explorer::new(Grid { n: 4 }).dfs().unwrap();
-    assert!(clean.complete);
+    assert!(clean.complete && !clean.depth_cut);
     assert_eq!(clean.distinct, 16);
     assert_eq!(clean.violations().count(), 0);
     assert!(clean.unreached().is_empty());
@@ -112,11 +112,16 @@ fn depth_bound_cuts_the_search_and_says_so() {
         report.counterexample("never at (3, 5)").is_none(),
         "(3, 5) lies 5 steps away"
     );
-    assert!(!report.complete);
+    assert!(
+        report.complete && report.depth_cut,
+        "exhausted up to the bound, and cut by it"
+    );
     assert_eq!(report.depth, 4);
     let dfs = Explorer::new(Grid { n: 40 }).depth_max(4).dfs().unwrap();
     assert_eq!(dfs.distinct, report.distinct);
-    assert!(!dfs.complete);
+    assert!(dfs.complete && dfs.depth_cut);
+    let roomy = Explorer::new(Grid { n: 4 }).depth_max(10).bfs().unwrap();
+    assert!(roomy.complete && !roomy.depth_cut);
 }
 
 #[test]

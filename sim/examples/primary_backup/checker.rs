@@ -5,12 +5,13 @@
 //! 2. Durability: every acked (value, index) is at that index of the final primary's log.
 //! 3. Agreement: at the end the backup's log is a prefix of the primary's.
 //! 4. Liveness: after the heal, some write is acked.
+//! 5. The client's own record of its acks (what the explorer reads) matches the log.
 
 use std::collections::BTreeMap;
 
 use odradek_sim::{NodeId, Observation, Observed, World};
 
-use super::{Obs, PbNode, Replica, REPLICAS};
+use super::{Obs, PbNode, Replica, CLIENT_NODE as CLIENT, REPLICAS};
 
 /// Collects what the checks need while the run goes.
 #[derive(Debug, Default)]
@@ -75,6 +76,16 @@ impl Checker {
                     "replicas diverge after the settle phase. primary_len={} backup_len={}",
                     primary.log().len(),
                     backup.log().len()
+                ));
+            }
+        }
+        if let Some(PbNode::Client(client)) = world.node(CLIENT) {
+            let observed: BTreeMap<u64, u64> = self.acks.iter().map(|&(v, i, _)| (v, i)).collect();
+            if *client.acked() != observed {
+                return Err(format!(
+                    "client state disagrees with its observed acks. state={} observed={}",
+                    client.acked().len(),
+                    observed.len()
                 ));
             }
         }

@@ -6,6 +6,8 @@
 //! It records every ack it receives as an observation, which is the history the checker
 //! holds the replicas to. It owns its next value and reads no clock but for timestamps.
 
+use std::collections::BTreeMap;
+
 use odradek_sim::{Ctx, NodeId, Peer};
 
 use super::{Msg, Obs, PbNode, Timer, CLIENT};
@@ -29,6 +31,9 @@ pub struct Client {
     in_flight: Option<u64>,
     /// Values it writes at most.
     writes_max: u64,
+    /// Every ack received: value -> index. The promises the replicas made, kept in state
+    /// so the explorer's properties can hold the replicas to them.
+    acked: BTreeMap<u64, u64>,
 }
 
 impl Client {
@@ -40,7 +45,13 @@ impl Client {
             next_value: 1,
             in_flight: None,
             writes_max,
+            acked: BTreeMap::new(),
         }
+    }
+
+    /// Every ack received: value -> index.
+    pub fn acked(&self) -> &BTreeMap<u64, u64> {
+        &self.acked
     }
 
     fn server(&self) -> Peer {
@@ -61,6 +72,7 @@ impl Client {
                     index,
                     wall_clock_ms: ctx.wall_clock_ms(),
                 });
+                self.acked.insert(value, index);
                 if self.in_flight == Some(value) {
                     self.in_flight = None;
                     ctx.cancel_timer(Timer::RequestTimeout);

@@ -33,6 +33,8 @@ pub const REPLICATION: Channel = Channel(0);
 pub const CLIENT: Channel = Channel(1);
 /// The replicas.
 pub const REPLICAS: [NodeId; 2] = [NodeId(0), NodeId(1)];
+/// The client.
+pub const CLIENT_NODE: NodeId = NodeId(2);
 /// Message kinds the nemesis may hold (delayed acks and confirmations).
 pub const HOLD_KINDS: [&str; 3] = ["ack", "append", "appended"];
 
@@ -267,8 +269,13 @@ pub struct Outcome {
     pub trace_hash: u64,
 }
 
-/// The node configurations: two replicas, then the client.
+/// The node configurations: two replicas, then a client that writes without end.
 pub fn configs(bug: bool) -> Vec<Config> {
+    configs_writing(bug, u64::MAX)
+}
+
+/// The node configurations: two replicas, then a client that writes `writes_max` values.
+pub fn configs_writing(bug: bool, writes_max: u64) -> Vec<Config> {
     let replica = |other| Config::Replica {
         other,
         ack_before_backup: bug,
@@ -276,9 +283,7 @@ pub fn configs(bug: bool) -> Vec<Config> {
     vec![
         replica(REPLICAS[1]),
         replica(REPLICAS[0]),
-        Config::Client {
-            writes_max: u64::MAX,
-        },
+        Config::Client { writes_max },
     ]
 }
 

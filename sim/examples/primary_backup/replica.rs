@@ -31,7 +31,7 @@ pub const APPEND_TIMEOUT_MS: u64 = 200;
 /// Shortest time a backup waits for its primary before it takes over.
 pub const ELECTION_MS: u64 = 300;
 /// Spread of the election timeout, so two replicas rarely take over together.
-const ELECTION_JITTER_MS: usize = 200;
+const ELECTION_JITTER_MS: u64 = 200;
 
 const _: () = assert!(HEARTBEAT_MS < APPEND_TIMEOUT_MS && APPEND_TIMEOUT_MS < ELECTION_MS);
 
@@ -389,8 +389,7 @@ impl Replica {
     }
 
     fn arm_election(&mut self, ctx: &mut Ctx<'_, PbNode>) {
-        let jitter = ctx.choose(ELECTION_JITTER_MS) as u64;
-        ctx.set_timer(Timer::Election, ELECTION_MS + jitter);
+        ctx.set_timer_jittered(Timer::Election, ELECTION_MS, ELECTION_JITTER_MS - 1);
     }
 }
 

@@ -3,20 +3,26 @@
 //! It enumerates every behaviour of a model within bounds and either proves its `Always`
 //! properties hold there or returns a path that breaks one; breadth-first search makes that
 //! path a shortest one. States are deduplicated by 64-bit fingerprints; symmetry reduction
-//! fingerprints a canonical representative instead, in every search.
+//! fingerprints a canonical representative instead, in every search. [`WorldModel`] makes
+//! the engine's world of nodes one such model, and [`replay_steps`] replays its
+//! counterexamples in the simulation driver.
 
 mod fingerprint;
 mod model;
 mod path;
 mod report;
 mod search;
+mod world_model;
 
 use std::time::Duration;
 
 pub use fingerprint::fingerprint;
-pub use model::{Expectation, Model, Property};
+pub use model::{Condition, Expectation, Model, Property};
 pub use path::Path;
 pub use report::{Discovery, Report};
+pub use world_model::{
+    replay_steps, ExplorableNode, WorldBounds, WorldModel, WorldState, WorldStep,
+};
 
 use search::Bounds;
 
@@ -38,6 +44,20 @@ pub enum ExplorerError {
     /// The model has no initial state.
     #[error("model has no initial state")]
     NoInitialStates,
+    /// A world model needs at least one node.
+    #[error("a world needs at least one node")]
+    NoNodes,
+    /// A bound names a node the world does not have.
+    #[error("bound names an unknown node. node={node} nodes={nodes}")]
+    UnknownNode {
+        /// The node named.
+        node: u16,
+        /// How many nodes the world has.
+        nodes: usize,
+    },
+    /// A stream bound of 0 would let no message be sent.
+    #[error("in-flight bound must be at least 1")]
+    ZeroInFlight,
     /// Symmetry reduction was asked of a model that declares no symmetry.
     #[error("symmetry reduction asked of a model without a representative function")]
     NoSymmetry,

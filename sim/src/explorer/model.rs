@@ -2,6 +2,7 @@
 
 use std::fmt::Debug;
 use std::hash::Hash;
+use std::sync::Arc;
 
 /// A nondeterministic transition system the explorer can search.
 ///
@@ -65,6 +66,9 @@ pub enum Expectation {
     Sometimes,
 }
 
+/// A predicate over a model's states, shared between search threads.
+pub type Condition<M> = Arc<dyn Fn(&M, &<M as Model>::State) -> bool + Send + Sync>;
+
 /// A named predicate over states.
 pub struct Property<M: Model> {
     /// What the predicate claims.
@@ -72,12 +76,16 @@ pub struct Property<M: Model> {
     /// A static name, used in reports.
     pub name: &'static str,
     /// The predicate.
-    pub condition: fn(&M, &M::State) -> bool,
+    pub condition: Condition<M>,
 }
 
 impl<M: Model> Property<M> {
     /// A property that must hold in every reachable state.
-    pub fn always(name: &'static str, condition: fn(&M, &M::State) -> bool) -> Self {
+    pub fn always(
+        name: &'static str,
+        condition: impl Fn(&M, &M::State) -> bool + Send + Sync + 'static,
+    ) -> Self {
+        let condition = Arc::new(condition);
         Self {
             expectation: Expectation::Always,
             name,
@@ -86,7 +94,11 @@ impl<M: Model> Property<M> {
     }
 
     /// A property that must hold in at least one reachable state.
-    pub fn sometimes(name: &'static str, condition: fn(&M, &M::State) -> bool) -> Self {
+    pub fn sometimes(
+        name: &'static str,
+        condition: impl Fn(&M, &M::State) -> bool + Send + Sync + 'static,
+    ) -> Self {
+        let condition = Arc::new(condition);
         Self {
             expectation: Expectation::Sometimes,
             name,
@@ -110,7 +122,7 @@ impl<M: Model> Clone for Property<M> {
         Self {
             expectation: self.expectation,
             name: self.name,
-            condition: self.condition,
+            condition: Arc::clone(&self.condition),
         }
     }
 }

@@ -48,8 +48,13 @@ pub struct Report<M: Model> {
     pub depth: usize,
     /// Wall time the search took.
     pub elapsed: Duration,
-    /// Whether every reachable state within the bounds was explored.
+    /// Whether every reachable state within the bounds (depth bound and the model's
+    /// boundary) was explored: a proof within those bounds. False when the state budget
+    /// ran out or the search stopped at a discovery.
     pub complete: bool,
+    /// Whether the depth bound left states unexpanded, so a complete search proves the
+    /// properties only up to that depth.
+    pub depth_cut: bool,
     /// First discovery per property, by name.
     pub discoveries: BTreeMap<&'static str, Discovery<M>>,
     /// Properties the model declared, to tell an unreached `Sometimes` from none.
@@ -98,7 +103,7 @@ impl<M: Model> fmt::Display for Report<M> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(
             f,
-            "generated={} distinct={} depth={} elapsed={:.3}s generated/s={:.0} distinct/s={:.0} exhausted={}",
+            "generated={} distinct={} depth={} elapsed={:.3}s generated/s={:.0} distinct/s={:.0} exhausted={}{}",
             self.generated,
             self.distinct,
             self.depth,
@@ -106,6 +111,7 @@ impl<M: Model> fmt::Display for Report<M> {
             self.generated_per_second(),
             self.distinct_per_second(),
             self.complete,
+            if self.complete && self.depth_cut { " (up to the depth bound)" } else { "" },
         )?;
         for discovery in self.discoveries.values() {
             let what = match discovery.expectation {

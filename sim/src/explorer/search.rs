@@ -21,6 +21,15 @@ const BFS_CHUNK_STATES: usize = 1024;
 /// States waiting to be expanded, each with its fingerprint.
 type Frontier<M> = Vec<(<M as Model>::State, u64)>;
 
+/// How far a search got.
+#[derive(Debug, Clone, Copy)]
+struct Exhausted {
+    /// Every state within the bounds was explored (no budget ran out, no early stop).
+    all: bool,
+    /// The depth bound left states unexpanded.
+    depth_cut: bool,
+}
+
 /// How a search is bounded and run.
 #[derive(Debug, Clone)]
 pub(crate) struct Bounds {
@@ -125,7 +134,7 @@ impl<'a, M: Model> Shared<'a, M> {
     }
 
     /// Builds the report, rebuilding each discovery's path from the parent map.
-    fn into_report(self, parents: &ParentMap, complete: bool) -> Report<M> {
+    fn into_report(self, parents: &ParentMap, complete: Exhausted) -> Report<M> {
         let discoveries = self
             .discoveries
             .into_inner()
@@ -156,7 +165,8 @@ impl<'a, M: Model> Shared<'a, M> {
             distinct: self.distinct.into_inner(),
             depth: self.depth.into_inner(),
             elapsed: self.started.elapsed(),
-            complete,
+            complete: complete.all,
+            depth_cut: complete.depth_cut,
             discoveries,
             properties: self
                 .properties
@@ -243,7 +253,10 @@ pub(crate) fn bfs<M: Model>(model: &M, bounds: &Bounds) -> Report<M> {
             depth += 1;
             shared.report_progress(&mut last_progress, level.len());
         }
-        let complete = level.is_empty() && !shared.stopped();
+        let complete = Exhausted {
+            all: !shared.stopped(),
+            depth_cut: !level.is_empty(),
+        };
         (parents, complete)
     } else {
         let seen = SharedSeen::new();
@@ -257,7 +270,10 @@ pub(crate) fn bfs<M: Model>(model: &M, bounds: &Bounds) -> Report<M> {
             depth += 1;
             shared.report_progress(&mut last_progress, level.len());
         }
-        let complete = level.is_empty() && !shared.stopped();
+        let complete = Exhausted {
+            all: !shared.stopped(),
+            depth_cut: !level.is_empty(),
+        };
         (seen.into_map(), complete)
     };
     shared.into_report(&parents, complete)
@@ -357,7 +373,10 @@ pub(crate) fn dfs<M: Model>(model: &M, bounds: &Bounds) -> Report<M> {
             shared.report_progress(&mut last_progress, stack.len());
         }
     }
-    let complete = stack.is_empty() && !cut_by_depth && !shared.stopped();
+    let complete = Exhausted {
+        all: !shared.stopped(),
+        depth_cut: cut_by_depth,
+    };
     let parents: ParentMap = seen
         .into_iter()
         .map(|(fp, (parent, _))| (fp, parent))
@@ -417,5 +436,11 @@ pub(crate) fn random_walks<M: Model>(
             fp = next_fp;
         }
     }
-    shared.into_report(&parents, false)
+    shared.into_report(
+        &parents,
+        Exhausted {
+            all: false,
+            depth_cut: false,
+        },
+    )
 }
