@@ -142,10 +142,11 @@ fn summarize(args: &Args, outcomes: &[Outcome], failures: &[Failure], wall_s: f6
         sum(|o| o.events)
     );
     println!("faults fired: {faults:?}");
-    println!(
-        "violations: {} (first {FAILURES_SHOWN} shown)",
-        failures.len()
-    );
+    match failures.len() {
+        0 => println!("violations: 0"),
+        n if n > FAILURES_SHOWN => println!("violations: {n} (first {FAILURES_SHOWN} shown above)"),
+        n => println!("violations: {n} (shown above)"),
+    }
     if let Some(first) = failures.first() {
         println!("first failing seed: {}", first.seed);
         println!("  replay: {}", replay_line(first.seed, &args.options));

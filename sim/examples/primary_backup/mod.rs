@@ -11,6 +11,9 @@
 
 mod checker;
 mod client;
+// Used only by the explorer's users (examples/explore.rs, tests/primary_backup_explorer.rs).
+#[allow(dead_code)]
+pub mod explore;
 mod replica;
 mod storage;
 
