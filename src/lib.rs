@@ -4,4 +4,5 @@
 #![warn(missing_docs, unreachable_pub)]
 
 pub mod log;
+pub mod producer;
 pub mod record;

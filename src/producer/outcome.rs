@@ -1,0 +1,108 @@
+//! How a send ends: acknowledged with its metadata, definitely failed, or indeterminate.
+//!
+//! The split is DESIGN's "History and invariants": a failure is *definite* only when the
+//! records can never be in the log, that is when the final error says the broker refused
+//! them or they were never sent, and no earlier attempt of the batch reached the wire with
+//! an outcome the producer never learned. Otherwise the failure is *indeterminate*: the
+//! records may be in the log, and the checkers must allow both.
+
+/// What ended a batch's attempt, or its delivery. A local stand-in for the protocol's error
+/// codes, to be unified with them once the ProduceResponse exists; names are Kafka's.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, thiserror::Error)]
+pub enum DeliveryError {
+    /// NOT_ENOUGH_REPLICAS: the ISR was below `min.insync.replicas`; nothing was appended.
+    #[error("not enough replicas")]
+    NotEnoughReplicas,
+    /// NOT_LEADER_OR_FOLLOWER: the broker does not lead the partition; nothing appended.
+    #[error("not leader or follower")]
+    NotLeaderOrFollower,
+    /// OUT_OF_ORDER_SEQUENCE_NUMBER: the broker saw a sequence gap; nothing appended.
+    #[error("out of order sequence number")]
+    OutOfOrderSequenceNumber,
+    /// `delivery.timeout.ms` expired while the batch waited in the producer, unsent.
+    #[error("expired unsent")]
+    ExpiredUnsent,
+    /// `request.timeout.ms` expired with the request on the wire: it may have been appended.
+    #[error("request timed out")]
+    RequestTimedOut,
+    /// The connection was reset with the request on the wire: it may have been appended.
+    #[error("connection reset")]
+    ConnectionReset,
+    /// NOT_ENOUGH_REPLICAS_AFTER_APPEND: appended, then the ISR shrank before commit; the
+    /// records may survive.
+    #[error("not enough replicas after append")]
+    NotEnoughReplicasAfterAppend,
+}
+
+impl DeliveryError {
+    /// Whether an attempt that ended this way may have left its records in the log.
+    pub fn outcome_unknown(self) -> bool {
+        match self {
+            DeliveryError::NotEnoughReplicas
+            | DeliveryError::NotLeaderOrFollower
+            | DeliveryError::OutOfOrderSequenceNumber
+            | DeliveryError::ExpiredUnsent => false,
+            DeliveryError::RequestTimedOut
+            | DeliveryError::ConnectionReset
+            | DeliveryError::NotEnoughReplicasAfterAppend => true,
+        }
+    }
+}
+
+/// Whether a failed send's records can be in the log.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum FailureKind {
+    /// They cannot: no attempt may have appended them.
+    Definite,
+    /// They may be: some attempt reached the wire and its outcome is unknown.
+    Indeterminate,
+}
+
+/// Classifies a batch's final failure. `earlier_outcome_unknown` says whether any earlier
+/// attempt of the batch ended with an unknown outcome; the final error alone decides
+/// otherwise. Pure, so the Sender, the history and the tests share one table.
+pub fn classify(earlier_outcome_unknown: bool, error: DeliveryError) -> FailureKind {
+    if earlier_outcome_unknown || error.outcome_unknown() {
+        FailureKind::Indeterminate
+    } else {
+        FailureKind::Definite
+    }
+}
+
+/// What an acknowledged send learns, as Kafka's `RecordMetadata`.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct RecordMetadata {
+    /// The record's topic.
+    pub topic: String,
+    /// The record's partition.
+    pub partition: i32,
+    /// The record's offset: the batch's base offset plus its index; -1 under acks=0.
+    pub offset: i64,
+    /// The record's timestamp: its create time, or the broker's log append time.
+    pub timestamp: i64,
+    /// Bytes of the serialized key, -1 for a null key.
+    pub serialized_key_size: i32,
+    /// Bytes of the serialized value, -1 for a null value.
+    pub serialized_value_size: i32,
+}
+
+/// How one send completed; every send gets exactly one.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum SendOutcome {
+    /// Acknowledged as `acks` says.
+    Ok(RecordMetadata),
+    /// Failed, and the record is certainly not in the log.
+    DefinitelyFailed(DeliveryError),
+    /// Failed, and the record may be in the log.
+    Indeterminate(DeliveryError),
+}
+
+impl SendOutcome {
+    /// The failure outcome [`classify`] gives.
+    pub fn failed(earlier_outcome_unknown: bool, error: DeliveryError) -> SendOutcome {
+        match classify(earlier_outcome_unknown, error) {
+            FailureKind::Definite => SendOutcome::DefinitelyFailed(error),
+            FailureKind::Indeterminate => SendOutcome::Indeterminate(error),
+        }
+    }
+}
