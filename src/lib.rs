@@ -3,6 +3,11 @@
 
 #![warn(missing_docs, unreachable_pub)]
 
+pub mod broker;
+pub mod client;
+pub mod cluster;
+pub mod controller;
 pub mod log;
 pub mod producer;
+pub mod protocol;
 pub mod record;

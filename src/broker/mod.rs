@@ -1,0 +1,375 @@
+//! The broker: partition replicas on one node's disk, leading or following as the
+//! controller says.
+//!
+//! It owns its logs (recovered at startup from its disk alone), its registration with the
+//! controller (a new broker epoch per process) and every partition's role. As a leader it
+//! serves produce (acks 0, 1, all with `min.insync.replicas`), consumer and follower
+//! fetches (fenced by leader epoch, KIP-320), ListOffsets (KIP-207) and Metadata; it keeps
+//! the high watermark over the maximal ISR and asks the controller to shrink or expand the
+//! ISR. As a follower it truncates by leader epoch (KIP-101, KIP-279) and fetches. It
+//! reads no clock: lag, timeouts and backoffs are timers. Malformed or unexpected
+//! requests get an error response; a disk error halts the node, as Kafka takes a log
+//! directory offline.
+
+mod delayed;
+mod follower;
+mod leader;
+mod partition;
+mod producer_state;
+
+pub use delayed::{DelayedProduce, Purgatory, Waiting};
+pub use partition::{FollowerPhase, FollowerState, LeaderState, Partition, ReplicaView, Role};
+pub use producer_state::{ProducerStates, SequenceCheck, DEDUP_BATCHES_MAX};
+
+use std::collections::BTreeMap;
+
+use odradek_invariants::{Observation, TruncationCause};
+use odradek_sim::{Ctx, NodeId, Peer};
+
+use crate::cluster::{
+    broker_id, ClusterSpec, KafkaNode, Timer, CLIENT, CONTROL, PUSH, REPLICATION,
+};
+use crate::log::LogError;
+use crate::protocol::{
+    BrokerId, ErrorCode, HeartbeatRequest, MetadataResponse, Msg, PartitionState, RegisterRequest,
+    TopicPartition,
+};
+
+type KCtx<'a> = Ctx<'a, KafkaNode>;
+
+/// The broker halted on a disk error; the handler must stop touching state.
+pub(crate) struct Halted;
+
+/// A broker node. See the module docs.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct Broker {
+    me: NodeId,
+    id: BrokerId,
+    spec: ClusterSpec,
+    /// The epoch of the current registration, once the controller granted it.
+    broker_epoch: Option<i64>,
+    /// Whether the next registration may say nothing was lost.
+    clean: bool,
+    /// A registration or heartbeat awaits its answer.
+    control_in_flight: bool,
+    /// Every partition's state as last heard from the controller.
+    metadata: BTreeMap<TopicPartition, PartitionState>,
+    /// Replicas hosted here.
+    partitions: BTreeMap<TopicPartition, Partition>,
+    /// Produces waiting for replication.
+    purgatory: Purgatory,
+}
+
+impl Broker {
+    /// A fresh broker; `on_start` recovers its logs.
+    pub fn new(me: NodeId, spec: &ClusterSpec) -> Self {
+        Self {
+            me,
+            id: broker_id(me),
+            spec: spec.clone(),
+            broker_epoch: None,
+            clean: false,
+            control_in_flight: false,
+            metadata: BTreeMap::new(),
+            partitions: BTreeMap::new(),
+            purgatory: Purgatory::default(),
+        }
+    }
+
+    /// The broker id.
+    pub fn id(&self) -> BrokerId {
+        self.id
+    }
+
+    /// The replica of `tp` hosted here.
+    pub fn partition(&self, tp: &TopicPartition) -> Option<&Partition> {
+        self.partitions.get(tp)
+    }
+
+    /// The broker's current registration epoch.
+    pub fn broker_epoch(&self) -> Option<i64> {
+        self.broker_epoch
+    }
+
+    fn controller(&self) -> Peer {
+        Peer::server(self.spec.controller, CONTROL)
+    }
+
+    /// Opens every log on the disk (recovery), then registers.
+    pub fn on_start(&mut self, ctx: &mut KCtx<'_>) {
+        if self.recover(ctx).is_err() {
+            return;
+        }
+        self.register(ctx);
+        ctx.set_timer(Timer::Heartbeat, self.spec.timing.heartbeat_ms);
+        ctx.set_timer(Timer::HwCheckpoint, self.spec.timing.hw_checkpoint_ms);
+    }
+
+    fn recover(&mut self, ctx: &mut KCtx<'_>) -> Result<(), Halted> {
+        let mut dirs: Vec<String> = (ctx.disk().list().iter())
+            .filter_map(|name| name.split_once('/').map(|(dir, _)| dir.to_string()))
+            .collect();
+        dirs.sort();
+        dirs.dedup();
+        let mut all_clean = !dirs.is_empty();
+        for dir in dirs {
+            let Some(tp) = parse_dir(&dir) else { continue };
+            let opened = partition::Partition::open(ctx.disk(), &tp).map_err(|e| halt(ctx, e))?;
+            all_clean &= opened.report.clean_shutdown && opened.cut.is_none();
+            if let Some((from_offset, to_offset)) = opened.cut {
+                ctx.observe(Observation::Truncated {
+                    partition: tp.to_ref(),
+                    from_offset,
+                    to_offset,
+                    cause: TruncationCause::Corruption,
+                });
+            }
+            let log = &opened.partition.log;
+            ctx.observe(Observation::Recovered {
+                partition: tp.to_ref(),
+                log_end_offset: log.log_end_offset(),
+                high_watermark: log.high_watermark(),
+                clean_shutdown: opened.report.clean_shutdown,
+            });
+            self.partitions.insert(tp, opened.partition);
+        }
+        self.clean = all_clean;
+        Ok(())
+    }
+
+    fn register(&mut self, ctx: &mut KCtx<'_>) {
+        let req = RegisterRequest {
+            broker: self.id,
+            clean: self.clean,
+        };
+        ctx.send(self.controller(), Msg::RegisterRequest(req));
+        self.control_in_flight = true;
+    }
+
+    /// Dispatches a request or response.
+    pub fn on_message(&mut self, ctx: &mut KCtx<'_>, from: Peer, msg: Msg) {
+        let _halted = self.handle(ctx, from, msg);
+    }
+
+    fn handle(&mut self, ctx: &mut KCtx<'_>, from: Peer, msg: Msg) -> Result<(), Halted> {
+        match (from.channel, msg) {
+            (CLIENT, Msg::ProduceRequest(req)) => self.on_produce(ctx, from, req),
+            (CLIENT | REPLICATION, Msg::FetchRequest(req)) => self.on_fetch(ctx, from, req),
+            (CLIENT, Msg::ListOffsetsRequest(req)) => {
+                let resp = self.list_offsets(&req);
+                ctx.send(from, Msg::ListOffsetsResponse(resp));
+                Ok(())
+            }
+            (CLIENT, Msg::MetadataRequest) => {
+                let partitions = self.metadata.values().cloned().collect();
+                ctx.send(from, Msg::MetadataResponse(MetadataResponse { partitions }));
+                Ok(())
+            }
+            (REPLICATION, Msg::OffsetsForLeaderEpochRequest(req)) => {
+                let resp = self.offsets_for_leader_epoch(&req);
+                ctx.send(from, Msg::OffsetsForLeaderEpochResponse(resp));
+                Ok(())
+            }
+            (REPLICATION, Msg::OffsetsForLeaderEpochResponse(resp)) => {
+                self.on_offsets_for_leader_epoch(ctx, from, resp)
+            }
+            (REPLICATION, Msg::FetchResponse(resp)) => self.on_fetch_response(ctx, from, resp),
+            (CONTROL, Msg::RegisterResponse(resp)) => {
+                self.control_in_flight = false;
+                if resp.error == ErrorCode::None {
+                    self.broker_epoch = Some(resp.broker_epoch);
+                    self.heartbeat(ctx);
+                }
+                Ok(())
+            }
+            (CONTROL, Msg::HeartbeatResponse(resp)) => {
+                self.control_in_flight = false;
+                if resp.error == ErrorCode::StaleBrokerEpoch {
+                    // Fenced out by the controller, but this process lost nothing.
+                    self.broker_epoch = None;
+                    self.clean = true;
+                    self.register(ctx);
+                    return Ok(());
+                }
+                for state in resp.updates {
+                    self.apply_state(ctx, state)?;
+                }
+                Ok(())
+            }
+            (CONTROL, Msg::AlterPartitionResponse(resp)) => {
+                self.on_alter_partition_response(ctx, resp)
+            }
+            // Only for this registration: a push sent before a restart is stale.
+            (
+                PUSH,
+                Msg::PartitionChange {
+                    broker_epoch,
+                    state,
+                },
+            ) if Some(broker_epoch) == self.broker_epoch => self.apply_state(ctx, state),
+            (_, Msg::ErrorResponse(_)) => Ok(()),
+            (_, msg) if from.role == odradek_sim::Role::Client => {
+                let _ = msg;
+                ctx.send(from, Msg::ErrorResponse(ErrorCode::InvalidRequest));
+                Ok(())
+            }
+            // An unexpected response: nothing to answer.
+            _ => Ok(()),
+        }
+    }
+
+    /// Handles a timer.
+    pub fn on_timer(&mut self, ctx: &mut KCtx<'_>, timer: Timer) {
+        let _halted = match timer {
+            Timer::Heartbeat => {
+                self.on_heartbeat_timer(ctx);
+                Ok(())
+            }
+            Timer::HwCheckpoint => self.checkpoint_high_watermarks(ctx),
+            Timer::Fetch(tp) => self.on_fetch_timer(ctx, &tp),
+            Timer::FetchTimeout(tp) => {
+                self.on_fetch_timeout(ctx, &tp);
+                Ok(())
+            }
+            Timer::ReplicaLag(tp, replica) => self.on_replica_lag(ctx, &tp, replica),
+            Timer::AlterPartitionTimeout(tp) => {
+                if let Some(partition) = self.partitions.get_mut(&tp) {
+                    if let Role::Leader(leader) = &mut partition.role {
+                        leader.pending_isr = None;
+                    }
+                }
+                ctx.disconnect(self.controller());
+                self.control_in_flight = false;
+                self.maybe_update_isr(ctx, &tp);
+                Ok(())
+            }
+            Timer::ProduceTimeout(tp, required_offset) => {
+                self.purgatory.time_out(&tp, required_offset);
+                self.complete_delayed(ctx);
+                Ok(())
+            }
+            Timer::Session(_) | Timer::Send | Timer::RequestTimeout | Timer::FinalRead => Ok(()),
+        };
+    }
+
+    fn on_heartbeat_timer(&mut self, ctx: &mut KCtx<'_>) {
+        ctx.set_timer(Timer::Heartbeat, self.spec.timing.heartbeat_ms);
+        if self.control_in_flight {
+            // The controller did not answer within a heartbeat: redial, as on a request
+            // timeout. Pending ISR changes on that connection are lost with it.
+            ctx.disconnect(self.controller());
+            self.control_lost();
+        }
+        match self.broker_epoch {
+            None => self.register(ctx),
+            Some(_) => self.heartbeat(ctx),
+        }
+    }
+
+    fn heartbeat(&mut self, ctx: &mut KCtx<'_>) {
+        let Some(broker_epoch) = self.broker_epoch else {
+            return;
+        };
+        let known = (self.metadata.values())
+            .map(|s| (s.tp.clone(), s.leader_epoch, s.partition_epoch))
+            .collect();
+        let req = HeartbeatRequest {
+            broker: self.id,
+            broker_epoch,
+            known,
+        };
+        ctx.send(self.controller(), Msg::HeartbeatRequest(req));
+        self.control_in_flight = true;
+    }
+
+    /// The controller connection is gone: nothing on it will be answered.
+    fn control_lost(&mut self) {
+        self.control_in_flight = false;
+        for partition in self.partitions.values_mut() {
+            if let Role::Leader(leader) = &mut partition.role {
+                leader.pending_isr = None;
+            }
+        }
+    }
+
+    /// A connection was reset by the other end or the network.
+    pub fn on_disconnect(&mut self, ctx: &mut KCtx<'_>, peer: Peer) {
+        match peer.channel {
+            CONTROL => {
+                self.control_lost();
+                let tps: Vec<TopicPartition> = self.partitions.keys().cloned().collect();
+                for tp in tps {
+                    self.maybe_update_isr(ctx, &tp);
+                }
+            }
+            REPLICATION if peer.role == odradek_sim::Role::Server => {
+                self.leader_connection_lost(ctx, broker_id(peer.node));
+            }
+            CLIENT => self.purgatory.forget(peer),
+            _ => {}
+        }
+    }
+
+    fn checkpoint_high_watermarks(&mut self, ctx: &mut KCtx<'_>) -> Result<(), Halted> {
+        ctx.set_timer(Timer::HwCheckpoint, self.spec.timing.hw_checkpoint_ms);
+        for partition in self.partitions.values() {
+            if let Err(error) = partition.log.checkpoint_high_watermark(ctx.disk()) {
+                return Err(halt(ctx, error));
+            }
+        }
+        Ok(())
+    }
+
+    /// Takes a partition state from the controller: newer states only; opens the replica
+    /// if it is assigned here and changes its role.
+    fn apply_state(&mut self, ctx: &mut KCtx<'_>, state: PartitionState) -> Result<(), Halted> {
+        if self.broker_epoch.is_none() {
+            // Not registered yet: the state may predate this process's unclean restart.
+            return Ok(());
+        }
+        if let Some(known) = self.metadata.get(&state.tp) {
+            if !state.newer_than(known.leader_epoch, known.partition_epoch) {
+                return Ok(());
+            }
+        }
+        self.metadata.insert(state.tp.clone(), state.clone());
+        if !state.replicas.contains(&self.id) {
+            return Ok(());
+        }
+        if !self.partitions.contains_key(&state.tp) {
+            let opened = Partition::open(ctx.disk(), &state.tp).map_err(|e| halt(ctx, e))?;
+            self.partitions.insert(state.tp.clone(), opened.partition);
+        }
+        let partition = self.partitions.get_mut(&state.tp).expect("opened");
+        let same_epoch = partition.leader_epoch == state.leader_epoch;
+        match state.leader {
+            Some(leader) if leader == self.id && same_epoch && partition.is_leader() => {
+                self.update_leader_isr(ctx, &state);
+            }
+            Some(leader) if leader == self.id => self.become_leader(ctx, &state)?,
+            leader => {
+                let unchanged = same_epoch
+                    && matches!(&partition.role, Role::Follower(f) if Some(f.leader) == leader);
+                if !unchanged {
+                    self.become_follower(ctx, &state, leader);
+                }
+            }
+        }
+        self.complete_delayed(ctx);
+        Ok(())
+    }
+}
+
+/// `t-0` to its partition.
+fn parse_dir(dir: &str) -> Option<TopicPartition> {
+    let (topic, partition) = dir.rsplit_once('-')?;
+    Some(TopicPartition::new(topic, partition.parse().ok()?))
+}
+
+fn halt(ctx: &mut KCtx<'_>, error: LogError) -> Halted {
+    ctx.observe(Observation::Halted {
+        reason: error.to_string(),
+    });
+    ctx.halt();
+    Halted
+}

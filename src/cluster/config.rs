@@ -1,0 +1,100 @@
+//! What a cluster is built from. Settings that mirror Kafka's keep Kafka's names; timings
+//! are scaled down from Kafka's defaults so a simulated run sees many sessions and
+//! elections in a few virtual seconds.
+
+use odradek_sim::NodeId;
+
+use crate::client::ClientConfig;
+use crate::protocol::TopicPartition;
+
+/// A topic the controller creates at its first start.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct TopicSpec {
+    /// Its name.
+    pub name: String,
+    /// Partitions.
+    pub partitions: i32,
+    /// Replicas per partition.
+    pub replication_factor: usize,
+}
+
+/// Timers of the controller and brokers, in milliseconds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct Timing {
+    /// Between broker heartbeats (Kafka's `broker.heartbeat.interval.ms`, 2000).
+    pub heartbeat_ms: u64,
+    /// A broker silent this long is fenced (`broker.session.timeout.ms`, 9000).
+    pub session_timeout_ms: u64,
+    /// A follower not caught up this long leaves the ISR (`replica.lag.time.max.ms`).
+    pub replica_lag_time_max_ms: u64,
+    /// A follower's pause after an empty fetch or an error.
+    pub replica_fetch_backoff_ms: u64,
+    /// A follower's or leader's request to another broker times out after this.
+    pub replica_request_timeout_ms: u64,
+    /// Between high-watermark checkpoints
+    /// (`replica.high.watermark.checkpoint.interval.ms`, 5000).
+    pub hw_checkpoint_ms: u64,
+}
+
+impl Default for Timing {
+    fn default() -> Self {
+        Self {
+            heartbeat_ms: HEARTBEAT_MS_DEFAULT,
+            session_timeout_ms: SESSION_TIMEOUT_MS_DEFAULT,
+            replica_lag_time_max_ms: REPLICA_LAG_TIME_MAX_MS_DEFAULT,
+            replica_fetch_backoff_ms: 10,
+            replica_request_timeout_ms: 300,
+            hw_checkpoint_ms: 1_000,
+        }
+    }
+}
+
+/// Default heartbeat interval.
+const HEARTBEAT_MS_DEFAULT: u64 = 100;
+/// Default session timeout: several heartbeats may be lost before a broker is fenced.
+const SESSION_TIMEOUT_MS_DEFAULT: u64 = 600;
+/// Default lag before an ISR shrink: longer than a session, as in Kafka.
+const REPLICA_LAG_TIME_MAX_MS_DEFAULT: u64 = 1_000;
+
+const _: () = assert!(HEARTBEAT_MS_DEFAULT * 3 <= SESSION_TIMEOUT_MS_DEFAULT);
+const _: () = assert!(SESSION_TIMEOUT_MS_DEFAULT < REPLICA_LAG_TIME_MAX_MS_DEFAULT);
+
+/// The cluster's shape and settings, shared by the controller and every broker.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct ClusterSpec {
+    /// The controller's node.
+    pub controller: NodeId,
+    /// The brokers' nodes.
+    pub brokers: Vec<NodeId>,
+    /// Topics to create.
+    pub topics: Vec<TopicSpec>,
+    /// Kafka's `min.insync.replicas`.
+    pub min_insync_replicas: usize,
+    /// Kafka's `unclean.leader.election.enable`.
+    pub unclean_leader_election_enable: bool,
+    /// Timers.
+    pub timing: Timing,
+}
+
+impl ClusterSpec {
+    /// Every partition of every topic.
+    pub fn partitions(&self) -> Vec<TopicPartition> {
+        self.topics
+            .iter()
+            .flat_map(|topic| {
+                (0..topic.partitions).map(move |p| TopicPartition::new(&topic.name, p))
+            })
+            .collect()
+    }
+}
+
+/// How to build one node.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum NodeConfig {
+    /// The controller.
+    Controller(ClusterSpec),
+    /// A broker.
+    Broker(ClusterSpec),
+    /// A typed test client.
+    Client(ClientConfig),
+}

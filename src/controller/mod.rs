@@ -1,0 +1,420 @@
+//! The controller: the ZooKeeper role of the seed, as one sans-IO node.
+//!
+//! It owns broker registrations (broker epochs, heartbeat sessions, fencing), topic
+//! creation with replica assignment, leader election (ISR, then ELR, then the last known
+//! leader, then unclean only if enabled), ISR changes requested by leaders (fenced by
+//! leader, partition and broker epochs), producer ids, and the propagation of every
+//! committed partition change to every broker. Its state lives on its disk and is written
+//! durably before any answer or push leaves, so a crash and restart lose nothing that was
+//! acted on. Session expiry is a timer firing; it reads no clock.
+
+mod election;
+mod state;
+
+pub use state::{BrokerRecord, ControllerState, StateError};
+
+use odradek_invariants::Observation;
+use odradek_sim::{Ctx, NodeId, Peer};
+
+use crate::cluster::{broker_id, broker_node, ClusterSpec, KafkaNode, Timer, PUSH};
+use crate::protocol::{
+    AlterPartitionRequest, AlterPartitionResponse, BrokerId, ErrorCode, HeartbeatRequest,
+    HeartbeatResponse, Msg, PartitionState, RegisterRequest, RegisterResponse, TopicPartition,
+};
+
+type KCtx<'a> = Ctx<'a, KafkaNode>;
+
+/// The controller node. See the module docs.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct Controller {
+    me: NodeId,
+    spec: ClusterSpec,
+    state: ControllerState,
+}
+
+/// The controller halted on a disk error; the handler must stop.
+struct Halted;
+
+impl Controller {
+    /// A fresh controller; `on_start` loads its state from disk.
+    pub fn new(me: NodeId, spec: &ClusterSpec) -> Self {
+        Self {
+            me,
+            spec: spec.clone(),
+            state: ControllerState::default(),
+        }
+    }
+
+    /// The committed state.
+    pub fn state(&self) -> &ControllerState {
+        &self.state
+    }
+
+    /// Loads the state, or creates the topics on first start, and arms every live
+    /// broker's session.
+    pub fn on_start(&mut self, ctx: &mut KCtx<'_>) {
+        match ControllerState::load(ctx.disk()) {
+            Ok(Some(state)) => self.state = state,
+            Ok(None) | Err(StateError::Damaged(_)) => {
+                self.state = self.initial_state();
+                if self.persist(ctx).is_err() {
+                    return;
+                }
+            }
+            Err(StateError::Disk(error)) => {
+                halt(ctx, error.to_string());
+                return;
+            }
+        }
+        let live: Vec<BrokerId> = (self.state.brokers.iter())
+            .filter(|(_, b)| !b.fenced)
+            .map(|(id, _)| *id)
+            .collect();
+        for broker in live {
+            ctx.set_timer(Timer::Session(broker), self.spec.timing.session_timeout_ms);
+        }
+    }
+
+    fn initial_state(&self) -> ControllerState {
+        ControllerState {
+            brokers: Default::default(),
+            partitions: Vec::new(),
+            next_broker_epoch: 1,
+            next_producer_id: 1000,
+        }
+    }
+
+    /// Creates the configured topics once every configured broker has registered, with
+    /// every assigned replica in the ISR, as Kafka creates a topic on live brokers.
+    fn maybe_create_topics(&mut self) -> Vec<TopicPartition> {
+        let brokers: Vec<BrokerId> = self.spec.brokers.iter().map(|&n| broker_id(n)).collect();
+        if !self.state.partitions.is_empty() || !brokers.iter().all(|&b| self.state.available(b)) {
+            return Vec::new();
+        }
+        let mut partitions = Vec::new();
+        for topic in &self.spec.topics {
+            for p in 0..topic.partitions {
+                let replicas: Vec<BrokerId> = (0..topic.replication_factor.min(brokers.len()))
+                    .map(|i| brokers[(p as usize + i) % brokers.len()])
+                    .collect();
+                partitions.push(PartitionState {
+                    tp: TopicPartition::new(&topic.name, p),
+                    replicas: replicas.clone(),
+                    leader: None,
+                    leader_epoch: 0,
+                    partition_epoch: 0,
+                    isr: replicas.clone(),
+                    elr: Vec::new(),
+                    last_known_leader: None,
+                });
+            }
+        }
+        partitions.sort_by(|a, b| a.tp.cmp(&b.tp));
+        self.state.partitions = partitions;
+        self.state.partitions.iter().map(|p| p.tp.clone()).collect()
+    }
+
+    /// Handles a request from a broker or client. Anything else gets an error response.
+    pub fn on_message(&mut self, ctx: &mut KCtx<'_>, from: Peer, msg: Msg) {
+        let _halted = match msg {
+            Msg::RegisterRequest(req) => self.on_register(ctx, from, req),
+            Msg::HeartbeatRequest(req) => self.on_heartbeat(ctx, from, req),
+            Msg::AlterPartitionRequest(req) => self.on_alter_partition(ctx, from, req),
+            Msg::InitProducerIdRequest => self.on_init_producer_id(ctx, from),
+            _ => {
+                ctx.send(from, Msg::ErrorResponse(ErrorCode::InvalidRequest));
+                Ok(())
+            }
+        };
+    }
+
+    /// A broker's session expired: fence it.
+    pub fn on_timer(&mut self, ctx: &mut KCtx<'_>, timer: Timer) {
+        if let Timer::Session(broker) = timer {
+            let _halted = self.fence(ctx, broker);
+        }
+    }
+
+    fn on_register(
+        &mut self,
+        ctx: &mut KCtx<'_>,
+        from: Peer,
+        req: RegisterRequest,
+    ) -> Result<(), Halted> {
+        let known = broker_node(req.broker).is_some_and(|n| self.spec.brokers.contains(&n));
+        if !known || broker_id(from.node) != req.broker {
+            let error = ErrorCode::InvalidRequest;
+            ctx.send(
+                from,
+                Msg::RegisterResponse(RegisterResponse {
+                    error,
+                    broker_epoch: -1,
+                }),
+            );
+            return Ok(());
+        }
+        let broker_epoch = self.state.next_broker_epoch;
+        self.state.next_broker_epoch += 1;
+        self.state.brokers.insert(
+            req.broker,
+            BrokerRecord {
+                broker_epoch,
+                fenced: false,
+            },
+        );
+        let min_isr = self.spec.min_insync_replicas;
+        let mut changed = Vec::new();
+        if !req.clean {
+            for state in &mut self.state.partitions {
+                if election::remove_from_isr(state, &[req.broker], min_isr, false) {
+                    changed.push(state.tp.clone());
+                }
+            }
+        }
+        changed.extend(self.maybe_create_topics());
+        changed.extend(self.elect_offline(ctx));
+        self.persist(ctx)?;
+        ctx.observe(Observation::BrokerRegistered {
+            broker: req.broker,
+            broker_epoch,
+            clean: req.clean,
+        });
+        ctx.send(
+            from,
+            Msg::RegisterResponse(RegisterResponse {
+                error: ErrorCode::None,
+                broker_epoch,
+            }),
+        );
+        ctx.set_timer(
+            Timer::Session(req.broker),
+            self.spec.timing.session_timeout_ms,
+        );
+        self.publish(ctx, &changed);
+        Ok(())
+    }
+
+    fn on_heartbeat(
+        &mut self,
+        ctx: &mut KCtx<'_>,
+        from: Peer,
+        req: HeartbeatRequest,
+    ) -> Result<(), Halted> {
+        let current = self.state.brokers.get(&req.broker).cloned();
+        let Some(record) = current.filter(|r| r.broker_epoch == req.broker_epoch) else {
+            let error = ErrorCode::StaleBrokerEpoch;
+            let updates = Vec::new();
+            ctx.send(
+                from,
+                Msg::HeartbeatResponse(HeartbeatResponse { error, updates }),
+            );
+            return Ok(());
+        };
+        let mut changed = Vec::new();
+        if record.fenced {
+            self.state.brokers.insert(
+                req.broker,
+                BrokerRecord {
+                    fenced: false,
+                    ..record
+                },
+            );
+            changed = self.elect_offline(ctx);
+            self.persist(ctx)?;
+        }
+        ctx.set_timer(
+            Timer::Session(req.broker),
+            self.spec.timing.session_timeout_ms,
+        );
+        let updates = (self.state.partitions.iter())
+            .filter(|state| {
+                let known = req.known.iter().find(|(tp, _, _)| *tp == state.tp);
+                known.is_none_or(|(_, le, pe)| state.newer_than(*le, *pe))
+            })
+            .cloned()
+            .collect();
+        let error = ErrorCode::None;
+        ctx.send(
+            from,
+            Msg::HeartbeatResponse(HeartbeatResponse { error, updates }),
+        );
+        self.publish(ctx, &changed);
+        Ok(())
+    }
+
+    fn on_alter_partition(
+        &mut self,
+        ctx: &mut KCtx<'_>,
+        from: Peer,
+        req: AlterPartitionRequest,
+    ) -> Result<(), Halted> {
+        let tp = req.tp.clone();
+        let reply = |ctx: &mut KCtx<'_>, error, state| {
+            let tp = tp.clone();
+            ctx.send(
+                from,
+                Msg::AlterPartitionResponse(AlterPartitionResponse { tp, error, state }),
+            );
+        };
+        if let Err(error) = self.check_alter(&req) {
+            reply(ctx, error, None);
+            return Ok(());
+        }
+        let min_isr = self.spec.min_insync_replicas;
+        let new_isr: Vec<BrokerId> = req.new_isr.iter().map(|m| m.broker).collect();
+        let state = self.state.partition_mut(&req.tp).expect("checked");
+        election::alter_isr(state, &new_isr, min_isr);
+        state.partition_epoch += 1;
+        let committed = state.clone();
+        self.persist(ctx)?;
+        reply(ctx, ErrorCode::None, Some(committed));
+        self.publish(ctx, &[req.tp]);
+        Ok(())
+    }
+
+    /// Fencing by broker, leader and partition epochs; added members must be live and
+    /// fetching with their current broker epoch (KIP-966's eligibility).
+    fn check_alter(&self, req: &AlterPartitionRequest) -> Result<(), ErrorCode> {
+        let record = self.state.brokers.get(&req.broker);
+        if record.is_none_or(|r| r.broker_epoch != req.broker_epoch || r.fenced) {
+            return Err(ErrorCode::StaleBrokerEpoch);
+        }
+        let state = self
+            .state
+            .partition(&req.tp)
+            .ok_or(ErrorCode::UnknownTopicOrPartition)?;
+        if state.leader != Some(req.broker) || state.leader_epoch != req.leader_epoch {
+            return Err(ErrorCode::FencedLeaderEpoch);
+        }
+        if state.partition_epoch != req.partition_epoch {
+            return Err(ErrorCode::InvalidUpdateVersion);
+        }
+        let members: Vec<BrokerId> = req.new_isr.iter().map(|m| m.broker).collect();
+        if !members.contains(&req.broker) || members.iter().any(|b| !state.replicas.contains(b)) {
+            return Err(ErrorCode::InvalidRequest);
+        }
+        for member in &req.new_isr {
+            if state.isr.contains(&member.broker) {
+                continue;
+            }
+            let eligible = self
+                .state
+                .brokers
+                .get(&member.broker)
+                .is_some_and(|r| !r.fenced && r.broker_epoch == member.broker_epoch);
+            if !eligible {
+                return Err(ErrorCode::IneligibleReplica);
+            }
+        }
+        Ok(())
+    }
+
+    fn on_init_producer_id(&mut self, ctx: &mut KCtx<'_>, from: Peer) -> Result<(), Halted> {
+        let producer_id = self.state.next_producer_id;
+        self.state.next_producer_id += 1;
+        self.persist(ctx)?;
+        ctx.send(
+            from,
+            Msg::InitProducerIdResponse {
+                error: ErrorCode::None,
+                producer_id,
+                producer_epoch: 0,
+            },
+        );
+        Ok(())
+    }
+
+    /// A session expired: the broker may no longer lead or stay in an ISR. Members it
+    /// leaves at or below `min.insync.replicas` stay eligible (ELR).
+    fn fence(&mut self, ctx: &mut KCtx<'_>, broker: BrokerId) -> Result<(), Halted> {
+        match self.state.brokers.get_mut(&broker) {
+            Some(record) if !record.fenced => record.fenced = true,
+            _ => return Ok(()),
+        }
+        let min_isr = self.spec.min_insync_replicas;
+        let mut changed = Vec::new();
+        for state in &mut self.state.partitions {
+            if election::remove_from_isr(state, &[broker], min_isr, true) {
+                changed.push(state.tp.clone());
+            }
+        }
+        changed.extend(self.elect_offline(ctx));
+        self.persist(ctx)?;
+        ctx.observe(Observation::BrokerFenced { broker });
+        self.publish(ctx, &changed);
+        Ok(())
+    }
+
+    /// Elects a leader for every leaderless partition that can have one.
+    fn elect_offline(&mut self, ctx: &mut KCtx<'_>) -> Vec<TopicPartition> {
+        let min_isr = self.spec.min_insync_replicas;
+        let unclean = self.spec.unclean_leader_election_enable;
+        let available: Vec<BrokerId> = (self.state.brokers.iter())
+            .filter(|(_, r)| !r.fenced)
+            .map(|(id, _)| *id)
+            .collect();
+        let mut elected = Vec::new();
+        for state in &mut self.state.partitions {
+            if state.leader.is_some() {
+                continue;
+            }
+            let Some(kind) = election::elect(state, |b| available.contains(&b), unclean, min_isr)
+            else {
+                continue;
+            };
+            state.partition_epoch += 1;
+            ctx.observe(Observation::LeaderElected {
+                partition: state.tp.to_ref(),
+                leader: state.leader.expect("elected"),
+                leader_epoch: state.leader_epoch,
+                kind,
+            });
+            elected.push(state.tp.clone());
+        }
+        elected
+    }
+
+    /// Observes and pushes every changed partition to every registered broker.
+    fn publish(&mut self, ctx: &mut KCtx<'_>, changed: &[TopicPartition]) {
+        let mut changed = changed.to_vec();
+        changed.sort();
+        changed.dedup();
+        for tp in &changed {
+            let state = self.state.partition(tp).expect("known partition").clone();
+            ctx.observe(Observation::PartitionChanged {
+                partition: tp.to_ref(),
+                leader: state.leader,
+                leader_epoch: state.leader_epoch,
+                partition_epoch: state.partition_epoch,
+                isr: state.isr.clone(),
+                elr: state.elr.clone(),
+            });
+            for (&broker, record) in &self.state.brokers {
+                if let Some(node) = broker_node(broker) {
+                    let msg = Msg::PartitionChange {
+                        broker_epoch: record.broker_epoch,
+                        state: state.clone(),
+                    };
+                    ctx.send(Peer::server(node, PUSH), msg);
+                }
+            }
+        }
+    }
+
+    fn persist(&mut self, ctx: &mut KCtx<'_>) -> Result<(), Halted> {
+        self.state
+            .store(ctx.disk())
+            .map_err(|error| halt(ctx, error.to_string()))
+    }
+
+    /// The node id.
+    pub fn id(&self) -> NodeId {
+        self.me
+    }
+}
+
+fn halt(ctx: &mut KCtx<'_>, reason: String) -> Halted {
+    ctx.observe(Observation::Halted { reason });
+    ctx.halt();
+    Halted
+}

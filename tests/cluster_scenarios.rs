@@ -1,0 +1,194 @@
+//! Scripted scenarios on a controller and three brokers (replication factor 3,
+//! `min.insync.replicas` 2), each an explicit fault schedule, each asserting counts of
+//! what happened so it cannot pass by doing nothing.
+//!
+//! Replay one: `cargo test -p odradek --test cluster_scenarios <name> -- --nocapture`.
+
+mod cluster_common;
+
+use cluster_common::{configs, produce_errors, run, Outcome, BROKERS, CLIENT, CONTROLLER};
+use odradek::protocol::ErrorCode;
+use odradek_sim::{CrashMode, Fault, NodeId, PowerLoss, Scenario, Timed};
+
+const FAULTS_MS: u64 = 6_000;
+const SETTLE_MS: u64 = 3_000;
+
+fn scenario(schedule: Vec<(u64, Fault)>) -> Scenario {
+    Scenario {
+        faults_ms: FAULTS_MS,
+        settle_ms: SETTLE_MS,
+        schedule: Some(
+            schedule
+                .into_iter()
+                .map(|(at_ms, fault)| Timed { at_ms, fault })
+                .collect(),
+        ),
+        ..Scenario::default()
+    }
+}
+
+fn run_scripted(name: &str, schedule: Vec<(u64, Fault)>) -> Outcome {
+    let configs = configs(u64::MAX, Some(FAULTS_MS + 1_500));
+    let (_, _, result) = run(1, &scenario(schedule), configs);
+    let outcome = result.unwrap_or_else(|e| panic!("{name}: {e}"));
+    println!("{name}: {outcome:?}");
+    assert!(
+        outcome.acked >= 100,
+        "{name}: too few acked writes: {outcome:?}"
+    );
+    assert!(outcome.final_read >= outcome.acked, "{name}: {outcome:?}");
+    outcome
+}
+
+fn crash(node: NodeId, mode: CrashMode) -> Fault {
+    Fault::Crash { node, mode }
+}
+
+fn restart(node: NodeId) -> Fault {
+    Fault::Restart { node }
+}
+
+const LEADER: NodeId = BROKERS[0];
+
+#[test]
+fn acks_all_writes_survive_the_leaders_crash_and_read_back_at_their_offsets() {
+    let o = run_scripted(
+        "leader_crash",
+        vec![
+            (2_000, crash(LEADER, CrashMode::Process)),
+            (3_000, restart(LEADER)),
+        ],
+    );
+    assert!(o.elections >= 2, "{o:?}");
+}
+
+#[test]
+fn acks_all_writes_survive_any_single_brokers_power_loss() {
+    for (i, &broker) in BROKERS.iter().enumerate() {
+        let o = run_scripted(
+            &format!("power_loss_{broker:?}"),
+            vec![
+                (
+                    2_000,
+                    crash(broker, CrashMode::PowerLoss(PowerLoss::LoseAll)),
+                ),
+                (2_500, restart(broker)),
+            ],
+        );
+        if i == 0 {
+            assert!(o.elections >= 2, "{o:?}");
+        }
+        assert!(o.isr_shrinks >= 1 && o.isr_expansions >= 1, "{o:?}");
+    }
+}
+
+#[test]
+fn stale_leader_cut_off_by_a_partition_is_fenced_truncates_and_reconverges() {
+    // The leader keeps its client but loses the controller and its followers: it appends
+    // what the client sends, cannot commit it, is fenced, and truncates after the heal.
+    let (sim, checker, result) = run(
+        1,
+        &scenario(vec![
+            (
+                2_000,
+                Fault::Partition {
+                    side: vec![LEADER, CLIENT],
+                },
+            ),
+            (3_500, Fault::HealPartitions),
+        ]),
+        configs(u64::MAX, Some(FAULTS_MS + 1_500)),
+    );
+    let o = result.expect("passes");
+    println!("stale_leader: {o:?}");
+    assert!(o.fenced >= 1 && o.elections >= 2, "{o:?}");
+    assert!(
+        o.truncations >= 1,
+        "the stale leader truncates its uncommitted tail: {o:?}"
+    );
+    assert_eq!(
+        checker.acked_between(2_100_000, 3_500_000),
+        0,
+        "a cut-off leader commits nothing"
+    );
+    assert!(o.acked >= 100, "{o:?}");
+    drop(sim);
+}
+
+#[test]
+fn isr_shrinks_when_a_follower_stalls_and_reexpands_when_it_catches_up() {
+    let o = run_scripted(
+        "isr_shrink",
+        vec![
+            (2_000, Fault::Pause { node: BROKERS[2] }),
+            (4_000, Fault::Resume { node: BROKERS[2] }),
+        ],
+    );
+    assert!(o.isr_shrinks >= 1 && o.isr_expansions >= 1, "{o:?}");
+}
+
+#[test]
+fn acks_all_is_refused_with_too_few_in_sync_replicas() {
+    let (sim, _, result) = run(
+        1,
+        &scenario(vec![
+            (2_000, crash(BROKERS[1], CrashMode::Process)),
+            (2_000, crash(BROKERS[2], CrashMode::Process)),
+            (4_000, restart(BROKERS[1])),
+            (4_000, restart(BROKERS[2])),
+        ]),
+        configs(u64::MAX, Some(FAULTS_MS + 1_500)),
+    );
+    let o = result.expect("passes");
+    let errors = produce_errors(&sim);
+    println!("too_few_isr: {o:?} produce errors {errors:?}");
+    assert!(
+        errors
+            .get(&ErrorCode::NotEnoughReplicas)
+            .copied()
+            .unwrap_or(0)
+            >= 1,
+        "{errors:?}"
+    );
+    assert!(
+        o.acked >= 100 && o.isr_shrinks >= 1 && o.isr_expansions >= 1,
+        "{o:?}"
+    );
+}
+
+#[test]
+fn controller_crash_and_restart_keeps_the_cluster_electing() {
+    let o = run_scripted(
+        "controller_crash",
+        vec![
+            (
+                1_500,
+                crash(CONTROLLER, CrashMode::PowerLoss(PowerLoss::LoseAll)),
+            ),
+            (2_500, restart(CONTROLLER)),
+            (3_500, crash(LEADER, CrashMode::Process)),
+            (4_500, restart(LEADER)),
+        ],
+    );
+    assert!(o.elections >= 2, "{o:?}");
+}
+
+#[test]
+fn restarted_follower_then_failed_leader_keeps_the_committed_records() {
+    // reference/kafka.md's truncate-to-HW scenario: a follower restarts (its HW lags the
+    // leader's), then the leader fails and loses its unsynced tail; the follower must
+    // not have truncated committed records to its HW.
+    let o = run_scripted(
+        "truncate_to_hw",
+        vec![
+            (2_000, crash(BROKERS[1], CrashMode::Process)),
+            (2_050, restart(BROKERS[1])),
+            (
+                2_400,
+                crash(LEADER, CrashMode::PowerLoss(PowerLoss::LoseAll)),
+            ),
+            (3_400, restart(LEADER)),
+        ],
+    );
+    assert!(o.elections >= 2, "{o:?}");
+}
