@@ -443,6 +443,71 @@ impl RecordAccumulator {
         AccumulatorTimer::RetryBackoff(tp)
     }
 
+    /// Removes the queued batch of `tp` whose first send is `first_send`, when its
+    /// `delivery.timeout.ms` expired before it left again. `None` if it is not queued (in
+    /// flight, or completed). The caller completes the batch.
+    pub fn expire(&mut self, tp: &TopicPartition, first_send: SendId) -> Option<ProducerBatch> {
+        let queue = self.queues.get_mut(tp)?;
+        let index = queue
+            .iter()
+            .position(|batch| batch.first_send() == first_send)?;
+        let batch = queue.remove(index);
+        if queue.is_empty() {
+            self.queues.remove(tp);
+        }
+        Some(batch)
+    }
+
+    /// Whether `tp` has a queued sealed batch with a sequence below `sequence`: an earlier
+    /// batch waiting for its retry, so a sequence gap behind it is no reason to fail.
+    pub fn has_retry_before(&self, tp: &TopicPartition, sequence: i32) -> bool {
+        self.batches(tp).iter().any(|batch| {
+            batch
+                .base_sequence()
+                .is_some_and(|queued| queued < sequence)
+        })
+    }
+
+    /// Gives a sealed batch the partition's next sequence, as if it were new. Only the
+    /// `reassign_sequence_on_retry` bug calls this: the broker can then no longer recognise
+    /// the retry as a duplicate.
+    pub fn reassign_sequence(&mut self, batch: &mut ProducerBatch) -> Result<(), RecordError> {
+        let Some(producer) = batch.producer() else {
+            return Ok(());
+        };
+        let tp = batch.topic_partition().clone();
+        let sequence = self.next_sequence(&tp);
+        batch.restamp(producer, sequence)?;
+        let count = i32::try_from(batch.record_count()).unwrap_or(i32::MAX);
+        self.next_sequences
+            .insert(tp, increment_sequence(sequence, count));
+        Ok(())
+    }
+
+    /// After an epoch bump: every partition's sequences start again at 0 under `producer`,
+    /// and every queued sealed batch is stamped anew, in queue order. The caller waits until
+    /// no batch is in flight, so every batch still to be sent is in a queue.
+    pub fn reset_producer(&mut self, producer: ProducerIdEpoch) -> Result<(), RecordError> {
+        self.next_sequences.clear();
+        for (tp, queue) in &mut self.queues {
+            let mut sequence = 0;
+            for batch in queue.iter_mut().filter(|batch| batch.is_sealed()) {
+                batch.restamp(producer, sequence)?;
+                let count = i32::try_from(batch.record_count()).unwrap_or(i32::MAX);
+                sequence = increment_sequence(sequence, count);
+            }
+            if sequence > 0 {
+                self.next_sequences.insert(tp.clone(), sequence);
+            }
+        }
+        Ok(())
+    }
+
+    /// The partitions with at least one queued batch, in order: what a drain may take.
+    pub fn queued_partitions(&self) -> Vec<TopicPartition> {
+        self.queues.keys().cloned().collect()
+    }
+
     /// `linger.ms` passed for `tp`'s newest batch: it becomes sendable. Returns whether a
     /// batch was waiting on it (a timer that outlived its batch changes nothing).
     pub fn on_linger_expired(&mut self, tp: &TopicPartition) -> bool {

@@ -8,8 +8,8 @@ use bytes::Bytes;
 use super::outcome::{DeliveryError, RecordMetadata, SendOutcome};
 use super::topic_partition::TopicPartition;
 use crate::record::{
-    BatchBuilder, BatchOptions, Compression, Header, ProducerRecord, Record, RecordError,
-    BATCH_HEADER_BYTES,
+    BatchBuilder, BatchOptions, Compression, Header, ProducerRecord, Record, RecordBatch,
+    RecordError, BATCH_HEADER_BYTES,
 };
 
 /// The caller's name for a send, such as the history's operation id. The accumulator never
@@ -186,6 +186,38 @@ impl ProducerBatch {
             base_sequence,
             encoded,
         });
+    }
+
+    /// Stamps a sealed batch again with `producer` and `base_sequence`, re-encoding its
+    /// bytes. Only two decisions call this: an epoch bump, after which the old sequences
+    /// mean nothing to the broker, and the `reassign_sequence_on_retry` bug. A batch whose
+    /// re-encoding fails keeps its old stamp.
+    pub(super) fn restamp(
+        &mut self,
+        producer: ProducerIdEpoch,
+        base_sequence: i32,
+    ) -> Result<(), RecordError> {
+        let Contents::Sealed(sealed) = &mut self.contents else {
+            debug_assert!(false, "only sealed batches are restamped");
+            return Ok(());
+        };
+        let (mut batch, _) = RecordBatch::decode(&sealed.encoded)?;
+        batch.producer_id = producer.producer_id;
+        batch.producer_epoch = producer.producer_epoch;
+        batch.base_sequence = base_sequence;
+        sealed.encoded = batch.encode()?;
+        sealed.producer = Some(producer);
+        sealed.base_sequence = base_sequence;
+        Ok(())
+    }
+
+    /// The batch's first send: with the partition, the batch's name in timer keys, since a
+    /// send is in exactly one batch.
+    pub fn first_send(&self) -> SendId {
+        self.sends
+            .first()
+            .expect("a batch holds at least one record")
+            .send
     }
 
     /// The partition the batch is bound for.

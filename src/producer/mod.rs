@@ -10,7 +10,9 @@
 //! The flow of one send: [`RecordSerializer::record`] -> [`Partitioner::partition`] ->
 //! [`RecordAccumulator::append`]; later [`RecordAccumulator::drain`] seals batches for a
 //! request, [`RecordAccumulator::reenqueue`] takes retries back, and
-//! [`RecordAccumulator::complete`] hands each send its [`SendOutcome`].
+//! [`RecordAccumulator::complete`] hands each send its [`SendOutcome`]. The [`Sender`] runs
+//! that loop against brokers: it owns the accumulator and turns responses, timers and
+//! resets into [`Command`]s for its node.
 //!
 //! ```
 //! use odradek::producer::*;
@@ -43,10 +45,13 @@
 
 mod accumulator;
 mod batch;
+mod command;
 mod config;
+mod metadata;
 mod murmur2;
 mod outcome;
 mod partitioner;
+mod sender;
 mod serializer;
 mod topic_partition;
 
@@ -55,13 +60,16 @@ pub use accumulator::{
     BatchResult, Completion, RecordAccumulator,
 };
 pub use batch::{ProducerBatch, ProducerIdEpoch, RecordSend, SendId};
+pub use command::{Command, Destination};
 pub use config::{
     Acks, ConfigError, PartitionerKind, ProducerConfig, BATCH_SIZE_DEFAULT, BUFFER_MEMORY_DEFAULT,
     IDEMPOTENT_IN_FLIGHT_MAX, MAX_REQUEST_SIZE_DEFAULT,
 };
+pub use metadata::{LeaderInfo, Metadata};
 pub use murmur2::{murmur2, to_positive};
 pub use outcome::{classify, DeliveryError, FailureKind, RecordMetadata, SendOutcome};
 pub use partitioner::{partition_for_key, PartitionError, Partitioner};
+pub use sender::{RequestKey, Sender, SenderCommand, SenderTimer};
 pub use serializer::{
     BytesSerializer, JsonSerializer, RecordSerializeError, RecordSerializer, SerializeError,
     Serializer, StringSerializer,

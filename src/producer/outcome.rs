@@ -6,8 +6,11 @@
 //! an outcome the producer never learned. Otherwise the failure is *indeterminate*: the
 //! records may be in the log, and the checkers must allow both.
 
-/// What ended a batch's attempt, or its delivery. A local stand-in for the protocol's error
-/// codes, to be unified with them once the ProduceResponse exists; names are Kafka's.
+use crate::protocol::ErrorCode;
+
+/// What ended a batch's attempt, or its delivery: the broker's error codes that the
+/// producer treats specially by name, any other code as [`DeliveryError::Broker`], and the
+/// producer's own reasons (timeouts, resets, refusals before a batch). Names are Kafka's.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, thiserror::Error)]
 pub enum DeliveryError {
     /// NOT_ENOUGH_REPLICAS: the ISR was below `min.insync.replicas`; nothing was appended.
@@ -32,6 +35,23 @@ pub enum DeliveryError {
     /// records may survive.
     #[error("not enough replicas after append")]
     NotEnoughReplicasAfterAppend,
+    /// INVALID_PRODUCER_EPOCH: the broker knows a newer epoch of this producer id; nothing
+    /// appended.
+    #[error("invalid producer epoch")]
+    InvalidProducerEpoch,
+    /// The record alone exceeds `max.request.size` (RecordTooLargeException); never sent.
+    #[error("record too large")]
+    RecordTooLarge,
+    /// The send waited `max.block.ms` for buffer memory; never sent.
+    #[error("buffer exhausted")]
+    BufferExhausted,
+    /// The batch builder or the broker refused the records as malformed (INVALID_RECORD).
+    #[error("invalid record")]
+    InvalidRecord,
+    /// Any other error code from the broker; whether records may be in the log follows
+    /// [`ErrorCode::produce_definitely_failed`].
+    #[error("broker error {}", .0.name())]
+    Broker(ErrorCode),
 }
 
 impl DeliveryError {
@@ -41,10 +61,49 @@ impl DeliveryError {
             DeliveryError::NotEnoughReplicas
             | DeliveryError::NotLeaderOrFollower
             | DeliveryError::OutOfOrderSequenceNumber
-            | DeliveryError::ExpiredUnsent => false,
+            | DeliveryError::ExpiredUnsent
+            | DeliveryError::InvalidProducerEpoch
+            | DeliveryError::RecordTooLarge
+            | DeliveryError::BufferExhausted
+            | DeliveryError::InvalidRecord => false,
             DeliveryError::RequestTimedOut
             | DeliveryError::ConnectionReset
             | DeliveryError::NotEnoughReplicasAfterAppend => true,
+            DeliveryError::Broker(code) => !code.produce_definitely_failed(),
+        }
+    }
+
+    /// The error a broker's code means for a produce; `None` for success.
+    pub fn from_code(code: ErrorCode) -> Option<DeliveryError> {
+        Some(match code {
+            ErrorCode::None => return None,
+            ErrorCode::NotEnoughReplicas => DeliveryError::NotEnoughReplicas,
+            ErrorCode::NotLeaderOrFollower => DeliveryError::NotLeaderOrFollower,
+            ErrorCode::OutOfOrderSequenceNumber => DeliveryError::OutOfOrderSequenceNumber,
+            ErrorCode::RequestTimedOut => DeliveryError::RequestTimedOut,
+            ErrorCode::NotEnoughReplicasAfterAppend => DeliveryError::NotEnoughReplicasAfterAppend,
+            ErrorCode::InvalidProducerEpoch => DeliveryError::InvalidProducerEpoch,
+            ErrorCode::InvalidRecord => DeliveryError::InvalidRecord,
+            other => DeliveryError::Broker(other),
+        })
+    }
+
+    /// Kafka's name for the error, as the history records it (`NOT_ENOUGH_REPLICAS`); the
+    /// producer's own reasons use Kafka's exception names in the same style.
+    pub fn name(self) -> &'static str {
+        match self {
+            DeliveryError::NotEnoughReplicas => "NOT_ENOUGH_REPLICAS",
+            DeliveryError::NotLeaderOrFollower => "NOT_LEADER_OR_FOLLOWER",
+            DeliveryError::OutOfOrderSequenceNumber => "OUT_OF_ORDER_SEQUENCE_NUMBER",
+            DeliveryError::ExpiredUnsent => "EXPIRED_UNSENT",
+            DeliveryError::RequestTimedOut => "REQUEST_TIMED_OUT",
+            DeliveryError::ConnectionReset => "CONNECTION_RESET",
+            DeliveryError::NotEnoughReplicasAfterAppend => "NOT_ENOUGH_REPLICAS_AFTER_APPEND",
+            DeliveryError::InvalidProducerEpoch => "INVALID_PRODUCER_EPOCH",
+            DeliveryError::RecordTooLarge => "RECORD_TOO_LARGE",
+            DeliveryError::BufferExhausted => "BUFFER_EXHAUSTED",
+            DeliveryError::InvalidRecord => "INVALID_RECORD",
+            DeliveryError::Broker(code) => code.name(),
         }
     }
 }
@@ -98,6 +157,22 @@ pub enum SendOutcome {
 }
 
 impl SendOutcome {
+    /// The outcome as the invariants crate's history records it.
+    pub fn to_history(&self) -> odradek_invariants::SendOutcome {
+        use odradek_invariants::SendOutcome as History;
+        match self {
+            SendOutcome::Ok(metadata) => History::Ok {
+                offset: metadata.offset,
+            },
+            SendOutcome::DefinitelyFailed(error) => History::Failed {
+                error: error.name().to_string(),
+            },
+            SendOutcome::Indeterminate(error) => History::Indeterminate {
+                reason: error.name().to_string(),
+            },
+        }
+    }
+
     /// The failure outcome [`classify`] gives.
     pub fn failed(earlier_outcome_unknown: bool, error: DeliveryError) -> SendOutcome {
         match classify(earlier_outcome_unknown, error) {
