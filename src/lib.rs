@@ -12,3 +12,4 @@ pub mod log;
 pub mod producer;
 pub mod protocol;
 pub mod record;
+pub mod workload;

@@ -320,6 +320,46 @@ fn not_leader_refreshes_metadata_and_retries_at_the_new_leader() {
 }
 
 #[test]
+fn an_empty_metadata_answer_is_asked_again_after_the_backoff() {
+    // A broker that has not heard from the controller yet knows no partitions; the
+    // producer must not take that as the cluster's shape and stop asking.
+    let mut sender = Sender::new(ProducerConfig::default(), vec![1]).unwrap();
+    sender.start();
+    let empty = Msg::MetadataResponse(MetadataResponse {
+        partitions: Vec::new(),
+    });
+    let commands = sender.handle_response(Destination::Broker(1), empty);
+    assert!(sender.metadata().is_stale());
+    assert!(commands.contains(&Command::SetTimer {
+        timer: SenderTimer::MetadataBackoff,
+        delay_ms: ProducerConfig::default().retry_backoff_ms,
+    }));
+    let commands = sender.handle_timer(SenderTimer::MetadataBackoff);
+    assert!(sent(&commands).contains(&(Destination::Broker(1), Msg::MetadataRequest)));
+}
+
+#[test]
+fn a_metadata_answer_that_overtakes_a_held_produce_answer_matches_the_metadata_request() {
+    // The broker answers Metadata at once but holds an acks=all produce for replication,
+    // so on one connection the later request's answer may come first.
+    let mut sender = started(ProducerConfig::default(), &[(0, 1, 0)]);
+    let produce = produces(&sender.send(SendId(1), tp(0), record(1), 0))
+        .remove(0)
+        .1;
+    let commands = sender.send(SendId(2), tp(1), record(2), 0);
+    assert!(sent(&commands).contains(&(Destination::Broker(1), Msg::MetadataRequest)));
+    let commands =
+        sender.handle_response(Destination::Broker(1), metadata(&[(0, 1, 0), (1, 1, 0)]));
+    assert_eq!(events(&commands), [], "the held produce is still in flight");
+    assert_eq!(sender.metadata().leader(&WireTp::new("t", 1)), Some((1, 0)));
+    let done = sender.handle_response(Destination::Broker(1), answer(&produce, ErrorCode::None, 9));
+    match &events(&done)[..] {
+        [(SendId(1), SendOutcome::Ok(metadata))] => assert_eq!(metadata.offset, 9),
+        other => panic!("{other:?}"),
+    }
+}
+
+#[test]
 fn out_of_order_sequence_fails_the_batch_and_bumps_the_epoch() {
     let mut sender = started(ProducerConfig::default(), &[(0, 1, 0)]);
     let first = produces(&sender.send(SendId(1), tp(0), record(1), 0))
@@ -344,6 +384,34 @@ fn out_of_order_sequence_fails_the_batch_and_bumps_the_epoch() {
     assert!(produces(&sender.send(SendId(3), tp(0), record(3), 0)).is_empty());
     let commands = sender.handle_response(Destination::Controller, init_ok(8));
     assert_eq!(stamps(&produces(&commands)[0].1), [(0, 0, 8)]);
+}
+
+#[test]
+fn an_epoch_bump_ends_a_possibly_appended_batch_as_indeterminate_instead_of_restamping_it() {
+    // Restamped under the new producer id, a batch whose timed-out attempt was appended
+    // would be appended again: a duplicate the broker cannot recognise.
+    let mut sender = started(ProducerConfig::default(), &[(0, 1, 0), (1, 2, 0)]);
+    sender.send(SendId(1), tp(0), record(1), 0);
+    let other = produces(&sender.send(SendId(2), tp(1), record(2), 0))
+        .remove(0)
+        .1;
+    let timeout = SenderTimer::RequestTimeout(1, RequestKey::Produce(tp(0), SendId(1)));
+    let commands = sender.handle_timer(timeout);
+    assert_eq!(events(&commands), [], "a timed-out batch is retried");
+    let commands = sender.handle_response(
+        Destination::Broker(2),
+        answer(&other, ErrorCode::OutOfOrderSequenceNumber, -1),
+    );
+    assert!(sent(&commands).contains(&(Destination::Controller, Msg::InitProducerIdRequest)));
+    let commands = sender.handle_response(Destination::Controller, init_ok(8));
+    assert_eq!(
+        events(&commands),
+        [(
+            SendId(1),
+            SendOutcome::Indeterminate(DeliveryError::EpochBumped)
+        )]
+    );
+    assert!(sender.is_idle(), "nothing is left to send again");
 }
 
 #[test]

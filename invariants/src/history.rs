@@ -25,6 +25,27 @@ pub enum HistoryEvent {
         /// The high watermark the read stopped at.
         high_watermark: i64,
     },
+    /// A consumer's poll handed out records of one partition, in offset order. Polls of a
+    /// partition continue one another: the next poll starts where this one ended, unless a
+    /// [`HistoryEvent::Reset`] of the partition comes between (poll-skip and
+    /// nonmonotonic-poll are judged on this stream).
+    Poll {
+        /// The partition read.
+        partition: PartitionRef,
+        /// The records, in offset order.
+        records: Vec<ReadRecord>,
+    },
+    /// A consumer's position was out of range and `auto.offset.reset` moved it: the
+    /// records between `from` and `to` were skipped (or will be read again) on purpose,
+    /// for example after an allowed loss truncated the log below the position.
+    Reset {
+        /// The partition.
+        partition: PartitionRef,
+        /// The position the broker refused.
+        from: i64,
+        /// The position after the reset.
+        to: i64,
+    },
 }
 
 /// An operation a client invokes.

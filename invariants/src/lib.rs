@@ -5,7 +5,7 @@
 //! can never read a bug-zoo switch or engine state: it judges only what was observed.
 //!
 //! - [`history`]: what clients did, Jepsen style: each operation's invoke and completion,
-//!   and the final read of every partition.
+//!   each consumer poll and reset, and the final read of every partition.
 //! - [`observation`]: what nodes report as it happens: appends, truncations, high
 //!   watermarks, leadership, ISR and epoch changes, recoveries.
 //!

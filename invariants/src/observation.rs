@@ -135,7 +135,7 @@ pub enum TruncationCause {
 }
 
 /// Where the controller found a new leader.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 pub enum ElectionKind {
     /// From the ISR.
     Isr,

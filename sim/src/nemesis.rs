@@ -5,8 +5,9 @@
 //! that has an undo (partition, hold, crash, pause, full disk) is paired with it after a
 //! random duration. Probabilities are off by default, so `NemesisOptions::default()`
 //! injects nothing. Recovery stays possible because the schedule never takes more than
-//! `down_max` targets down at once, corrupts at most `corrupt_nodes_max` disks, and the
-//! driver heals everything before the settle phase. Ranges live only in [`swarm`]: the
+//! `down_max` targets down at once, corrupts at most `corrupt_nodes_max` disks, confines
+//! every fault that can lose data to at most `lossy_nodes_max` targets when that is set,
+//! and the driver heals everything before the settle phase. Ranges live only in [`swarm`]: the
 //! options hold one value per knob, so a saved scenario states exactly what it did.
 
 use serde::{Deserialize, Serialize};
@@ -180,6 +181,18 @@ pub struct NemesisOptions {
     pub disk: DiskFaults,
     /// Clock faults.
     pub clock: ClockFaults,
+    /// How many targets may lose data in one run, chosen per schedule from the targets not
+    /// in `lossless`: power losses, failed fsyncs and full disks hit only them (a crash
+    /// drawn as a power loss on any other target is a process crash), and bit flips and
+    /// read errors only the first `disk.corrupt_nodes_max` of them. `None` lets every
+    /// target outside `lossless` lose data, and confines corruption to
+    /// `disk.corrupt_nodes_max` of them. This is the fault budget a system that promises to
+    /// survive `n` lossy replicas is tested within.
+    pub lossy_nodes_max: Option<usize>,
+    /// Targets that never lose data: nodes holding the only copy of what the system cannot
+    /// rebuild (a single controller's metadata). They still crash, as process crashes, and
+    /// pause.
+    pub lossless: Vec<NodeId>,
 }
 
 /// The nemesis tick when none is given.
@@ -194,6 +207,8 @@ impl Default for NemesisOptions {
             process: ProcessFaults::default(),
             disk: DiskFaults::default(),
             clock: ClockFaults::default(),
+            lossy_nodes_max: None,
+            lossless: Vec::new(),
         }
     }
 }
@@ -208,13 +223,21 @@ pub fn generate(
     rng: &mut SimRng,
 ) -> Vec<Timed> {
     assert!(options.tick_ms > 0, "validated: tick_ms > 0");
+    let candidates: Vec<NodeId> = (options.targets.iter())
+        .filter(|node| !options.lossless.contains(node))
+        .copied()
+        .collect();
+    let order = shuffled(&candidates, rng);
+    let lossy: Vec<NodeId> = match options.lossy_nodes_max {
+        Some(lossy_max) => order.iter().take(lossy_max).copied().collect(),
+        None => candidates,
+    };
+    let corrupt_max = (options.disk.corrupt_nodes_max).min(lossy.len());
     let mut draw = Draw {
         options,
         all: (0..nodes).map(|i| NodeId(i as u16)).collect(),
-        corruptible: shuffled(&options.targets, rng)
-            .into_iter()
-            .take(options.disk.corrupt_nodes_max)
-            .collect(),
+        corruptible: order.into_iter().take(corrupt_max).collect(),
+        lossy,
         busy_until: vec![0; nodes],
         faults_ms,
         schedule: Vec::new(),
@@ -237,6 +260,8 @@ struct Draw<'a> {
     options: &'a NemesisOptions,
     all: Vec<NodeId>,
     corruptible: Vec<NodeId>,
+    /// Targets power losses, failed fsyncs and full disks may hit.
+    lossy: Vec<NodeId>,
     /// Per node, until when a scheduled crash or pause keeps it down.
     busy_until: Vec<u64>,
     faults_ms: u64,
@@ -370,7 +395,7 @@ impl Draw<'_> {
             let end_ms = at_ms + rng.between(1, process.down_ms_max.max(1));
             self.busy_until[node.index()] = end_ms;
             let (fault, undo) = if is_crash {
-                let mode = if rng.chance(process.power_loss) {
+                let mode = if rng.chance(process.power_loss) && self.lossy.contains(&node) {
                     CrashMode::PowerLoss(*rng.pick(&PowerLoss::ALL))
                 } else {
                     CrashMode::Process
@@ -396,15 +421,15 @@ impl Draw<'_> {
                 self.push(at_ms, Fault::ReadError { node });
             }
         }
-        if self.options.targets.is_empty() {
+        if self.lossy.is_empty() {
             return;
         }
         if rng.chance(disk.fail_sync) {
-            let node = *rng.pick(&self.options.targets);
+            let node = *rng.pick(&self.lossy);
             self.push(at_ms, Fault::FailSync { node });
         }
         if rng.chance(disk.fill) {
-            let node = *rng.pick(&self.options.targets);
+            let node = *rng.pick(&self.lossy);
             let fill = Fault::FillDisk {
                 node,
                 headroom_bytes: disk.fill_headroom_bytes,
@@ -503,6 +528,8 @@ pub fn swarm(rng: &mut SimRng, targets: Vec<NodeId>, kinds: Vec<String>) -> Neme
         process,
         disk,
         clock,
+        lossy_nodes_max: None,
+        lossless: Vec::new(),
     }
 }
 
@@ -516,6 +543,8 @@ fn swarm_rate(rng: &mut SimRng, injector_on: bool) -> Probability {
 
 #[cfg(test)]
 mod tests {
+    use std::collections::BTreeSet;
+
     use super::*;
 
     #[test]
@@ -540,5 +569,45 @@ mod tests {
                 }
             }
         }
+    }
+
+    #[test]
+    fn lossy_nodes_max_confines_every_data_losing_fault_to_that_many_targets() {
+        let targets: Vec<NodeId> = (0..4).map(NodeId).collect();
+        let mut lossy_faults = 0;
+        for seed in 0..50 {
+            let mut options = swarm(&mut SimRng::new(seed), targets.clone(), Vec::new());
+            options.process.crash = Probability::from_ppm(100_000).expect("below one");
+            options.process.power_loss = Probability::from_ppm(500_000).expect("below one");
+            options.disk.fail_sync = Probability::from_ppm(50_000).expect("below one");
+            options.disk.fill = Probability::from_ppm(50_000).expect("below one");
+            options.disk.flip_bit = Probability::from_ppm(50_000).expect("below one");
+            options.lossy_nodes_max = Some(1);
+            options.lossless = vec![NodeId(0)];
+            let schedule = generate(&options, 4, 10_000, &mut SimRng::new(seed));
+            let hit: BTreeSet<NodeId> = (schedule.iter())
+                .filter_map(|timed| match timed.fault {
+                    Fault::Crash {
+                        node,
+                        mode: CrashMode::PowerLoss(_),
+                    }
+                    | Fault::FailSync { node }
+                    | Fault::FillDisk { node, .. }
+                    | Fault::FlipBit { node }
+                    | Fault::ReadError { node } => Some(node),
+                    _ => None,
+                })
+                .collect();
+            assert!(hit.len() <= 1, "seed {seed}: lossy faults hit {hit:?}");
+            assert!(
+                !hit.contains(&NodeId(0)),
+                "seed {seed}: a lossless target lost data"
+            );
+            lossy_faults += hit.len();
+        }
+        assert!(
+            lossy_faults >= 40,
+            "the budget confines, it does not silence"
+        );
     }
 }

@@ -43,6 +43,7 @@ impl Broker {
                 leader,
                 phase: FollowerPhase::Truncating,
                 in_flight: false,
+                next_epoch: None,
             }),
             None => Role::Offline,
         };
@@ -80,7 +81,7 @@ impl Broker {
         if follower.phase == FollowerPhase::Truncating && latest.is_none() {
             follower.phase = FollowerPhase::Fetching;
         }
-        let msg = match (follower.phase, latest) {
+        let msg = match (follower.phase, follower.next_epoch.or(latest)) {
             (FollowerPhase::Truncating, Some(leader_epoch)) => {
                 Msg::OffsetsForLeaderEpochRequest(OffsetsForLeaderEpochRequest {
                     tp: tp.clone(),
@@ -149,19 +150,22 @@ impl Broker {
         }
         let partition = self.partitions.get_mut(&tp).expect("checked");
         let leo = partition.log.log_end_offset();
-        let (target, done) = match partition.log.end_offset_for_epoch(resp.leader_epoch) {
+        let (target, next_epoch) = match partition.log.end_offset_for_epoch(resp.leader_epoch) {
             Some(mine) if mine.leader_epoch == resp.leader_epoch => {
-                (mine.end_offset.min(resp.end_offset), true)
+                (mine.end_offset.min(resp.end_offset), None)
             }
-            Some(mine) => (mine.end_offset.min(leo), false),
-            None => (resp.end_offset.min(leo), true),
+            Some(mine) => (mine.end_offset.min(leo), Some(mine.leader_epoch)),
+            None => (resp.end_offset.min(leo), None),
         };
+        let done = next_epoch.is_none();
         self.truncate(ctx, &tp, target)?;
         let partition = self.partitions.get_mut(&tp).expect("checked");
         let no_epochs = partition.log.latest_epoch().is_none();
         if let Role::Follower(follower) = &mut partition.role {
+            follower.next_epoch = next_epoch;
             if done || no_epochs {
                 follower.phase = FollowerPhase::Fetching;
+                follower.next_epoch = None;
             }
         }
         self.send_to_leader(ctx, &tp);
@@ -324,6 +328,7 @@ impl Broker {
                 if f.leader == leader {
                     f.in_flight = false;
                     f.phase = FollowerPhase::Truncating;
+                    f.next_epoch = None;
                     retry.push(tp.clone());
                 }
             }

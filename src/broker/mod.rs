@@ -101,8 +101,10 @@ impl Broker {
             return;
         }
         self.register(ctx);
-        ctx.set_timer(Timer::Heartbeat, self.spec.timing.heartbeat_ms);
-        ctx.set_timer(Timer::HwCheckpoint, self.spec.timing.hw_checkpoint_ms);
+        if self.spec.timing.periodic_timers {
+            ctx.set_timer(Timer::Heartbeat, self.spec.timing.heartbeat_ms);
+            ctx.set_timer(Timer::HwCheckpoint, self.spec.timing.hw_checkpoint_ms);
+        }
     }
 
     fn recover(&mut self, ctx: &mut KCtx<'_>) -> Result<(), Halted> {
@@ -248,7 +250,12 @@ impl Broker {
                 self.complete_delayed(ctx);
                 Ok(())
             }
-            Timer::Session(_) | Timer::Send | Timer::RequestTimeout | Timer::FinalRead => Ok(()),
+            Timer::Session(_)
+            | Timer::Send
+            | Timer::RequestTimeout
+            | Timer::FinalRead
+            | Timer::Script(_)
+            | Timer::Workload(_) => Ok(()),
         };
     }
 

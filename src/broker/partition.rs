@@ -56,6 +56,12 @@ pub struct FollowerState {
     pub phase: FollowerPhase,
     /// A request to the leader awaits its answer.
     pub in_flight: bool,
+    /// The epoch the next OffsetsForLeaderEpoch asks about when the leader answered with
+    /// an epoch this replica does not hold (KIP-279's next round): its largest epoch
+    /// below that one. `None` asks about its latest epoch. An epoch that holds no batch
+    /// yet (it led without appending) stays the latest after a truncation to its start, so
+    /// asking about the latest again would get the same answer forever.
+    pub next_epoch: Option<i32>,
 }
 
 /// The replica's role.

@@ -7,6 +7,10 @@
 //! is deduplicated, never duplicated. Then, at `final_read_at_ms`, it reads the partition
 //! from offset 0 to the high watermark and records the final read. Every invoke and
 //! completion goes to the observation log; `acked` keeps the acks for the explorer.
+//!
+//! A script adds raw requests, each sent once at a fixed time whatever the client is
+//! doing: how tests deliver malformed, stale or unexpected requests. Their answers reach
+//! only the trace; the client ignores them.
 
 use std::collections::BTreeMap;
 
@@ -25,6 +29,10 @@ use crate::record::{BatchBuilder, BatchOptions, RecordBatch};
 
 type KCtx<'a> = Ctx<'a, KafkaNode>;
 
+/// The produce timeout a client without a request timeout asks for: the longest the
+/// protocol field holds.
+const PRODUCE_TIMEOUT_MS_MAX: u32 = i32::MAX as u32;
+
 /// How the client runs.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct ClientConfig {
@@ -38,12 +46,27 @@ pub struct ClientConfig {
     pub writes_max: u64,
     /// The acks setting.
     pub acks: i16,
-    /// A request unanswered this long is given up and its connection reset.
-    pub request_timeout_ms: u64,
+    /// A request unanswered this long is given up and its connection reset. `None` waits
+    /// for the answer or a reset: the explorer fires any armed timer at any moment, so a
+    /// timeout there branches every request into a retry; its models send once.
+    pub request_timeout_ms: Option<u64>,
     /// The pause before a retry.
     pub retry_backoff_ms: u64,
     /// When to stop writing and read the partition back; never if `None`.
     pub final_read_at_ms: Option<u64>,
+    /// Raw requests to send once each.
+    pub script: Vec<Scripted>,
+}
+
+/// A raw request the client sends once, at a fixed time.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct Scripted {
+    /// When, on the client's clock.
+    pub at_ms: u64,
+    /// The server (node and channel) it goes to.
+    pub to: Peer,
+    /// The request.
+    pub msg: Msg,
 }
 
 /// The one request in flight.
@@ -119,6 +142,9 @@ impl Client {
         if let Some(at_ms) = self.config.final_read_at_ms {
             ctx.set_timer(Timer::FinalRead, at_ms);
         }
+        for scripted in &self.config.script {
+            ctx.set_timer(Timer::Script(scripted.at_ms), scripted.at_ms);
+        }
         self.drive(ctx);
     }
 
@@ -134,6 +160,11 @@ impl Client {
                 }
             }
             Timer::FinalRead => self.start_final_read(ctx),
+            Timer::Script(at_ms) => {
+                for scripted in self.config.script.iter().filter(|s| s.at_ms == at_ms) {
+                    ctx.send(scripted.to, scripted.msg.clone());
+                }
+            }
             _ => {}
         }
     }
@@ -206,7 +237,9 @@ impl Client {
         let (pending, msg) = request;
         ctx.send(self.peer_of(pending), msg);
         self.pending = Some(pending);
-        ctx.set_timer(Timer::RequestTimeout, self.config.request_timeout_ms);
+        if let Some(timeout_ms) = self.config.request_timeout_ms {
+            ctx.set_timer(Timer::RequestTimeout, timeout_ms);
+        }
     }
 
     fn produce_request(&mut self, ctx: &mut KCtx<'_>) -> Option<Msg> {
@@ -236,7 +269,12 @@ impl Client {
         }
         Some(Msg::ProduceRequest(ProduceRequest {
             acks: self.config.acks,
-            timeout_ms: self.config.request_timeout_ms as u32,
+            timeout_ms: self
+                .config
+                .request_timeout_ms
+                .map_or(PRODUCE_TIMEOUT_MS_MAX, |ms| {
+                    u32::try_from(ms).unwrap_or(PRODUCE_TIMEOUT_MS_MAX)
+                }),
             partitions: vec![PartitionProduce {
                 tp: self.config.tp.clone(),
                 records,

@@ -6,6 +6,7 @@ use odradek_sim::NodeId;
 
 use crate::client::ClientConfig;
 use crate::protocol::TopicPartition;
+use crate::workload::{ConsumerAppConfig, ProducerAppConfig};
 
 /// A topic the controller creates at its first start.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
@@ -34,6 +35,15 @@ pub struct Timing {
     /// Between high-watermark checkpoints
     /// (`replica.high.watermark.checkpoint.interval.ms`, 5000).
     pub hw_checkpoint_ms: u64,
+    /// Whether the timers that re-arm forever run: broker heartbeats (and with them the
+    /// controller's session expiry) and high-watermark checkpoints. On by default. Off only
+    /// for the explorer's smallest models, where any armed timer may fire at any moment, so
+    /// a timer that never disarms branches every state. Without them a broker sends one
+    /// heartbeat after registering (to fetch the partition states), a crashed broker is
+    /// replaced when it restarts and registers with a new broker epoch (as Kafka fences a
+    /// restarted broker's old incarnation), and the high watermark is checkpointed only
+    /// at a clean shutdown.
+    pub periodic_timers: bool,
 }
 
 impl Default for Timing {
@@ -45,6 +55,7 @@ impl Default for Timing {
             replica_fetch_backoff_ms: 10,
             replica_request_timeout_ms: 300,
             hw_checkpoint_ms: 1_000,
+            periodic_timers: true,
         }
     }
 }
@@ -97,4 +108,8 @@ pub enum NodeConfig {
     Broker(ClusterSpec),
     /// A typed test client.
     Client(ClientConfig),
+    /// A producer application.
+    Producer(ProducerAppConfig),
+    /// A consumer application.
+    Consumer(ConsumerAppConfig),
 }

@@ -17,6 +17,7 @@ use crate::broker::Broker;
 use crate::client::Client;
 use crate::controller::Controller;
 use crate::protocol::{BrokerId, Msg, TopicPartition};
+use crate::workload::{ConsumerApp, ProducerApp, WorkloadTimer};
 
 /// Broker to controller: registration, heartbeats, AlterPartition.
 pub const CONTROL: Channel = Channel(0);
@@ -71,6 +72,11 @@ pub enum Timer {
     RequestTimeout,
     /// Client: stop writing and read every partition back.
     FinalRead,
+    /// Client: send the raw requests scripted for this time (ms).
+    Script(u64),
+    /// A workload application's timer (its client's, or its own pacing): one variant, so
+    /// the other node kinds ignore them all with one arm.
+    Workload(WorkloadTimer),
 }
 
 /// A node of the cluster.
@@ -82,6 +88,10 @@ pub enum KafkaNode {
     Broker(Box<Broker>),
     /// A typed test client.
     Client(Client),
+    /// A producer application (the real producer pipeline).
+    Producer(Box<ProducerApp>),
+    /// A consumer application (the real consumer).
+    Consumer(Box<ConsumerApp>),
 }
 
 impl KafkaNode {
@@ -108,6 +118,14 @@ impl KafkaNode {
             _ => None,
         }
     }
+
+    /// The producer application, if this node is one.
+    pub fn as_producer(&self) -> Option<&ProducerApp> {
+        match self {
+            KafkaNode::Producer(app) => Some(app),
+            _ => None,
+        }
+    }
 }
 
 impl Node for KafkaNode {
@@ -121,6 +139,8 @@ impl Node for KafkaNode {
             NodeConfig::Controller(spec) => KafkaNode::Controller(Controller::new(id, spec)),
             NodeConfig::Broker(spec) => KafkaNode::Broker(Box::new(Broker::new(id, spec))),
             NodeConfig::Client(config) => KafkaNode::Client(Client::new(id, config)),
+            NodeConfig::Producer(config) => KafkaNode::Producer(Box::new(ProducerApp::new(config))),
+            NodeConfig::Consumer(config) => KafkaNode::Consumer(Box::new(ConsumerApp::new(config))),
         }
     }
 
@@ -129,6 +149,8 @@ impl Node for KafkaNode {
             KafkaNode::Controller(node) => node.on_start(ctx),
             KafkaNode::Broker(node) => node.on_start(ctx),
             KafkaNode::Client(node) => node.on_start(ctx),
+            KafkaNode::Producer(node) => node.on_start(ctx),
+            KafkaNode::Consumer(node) => node.on_start(ctx),
         }
     }
 
@@ -137,6 +159,8 @@ impl Node for KafkaNode {
             KafkaNode::Controller(node) => node.on_message(ctx, from, msg),
             KafkaNode::Broker(node) => node.on_message(ctx, from, msg),
             KafkaNode::Client(node) => node.on_message(ctx, from, msg),
+            KafkaNode::Producer(node) => node.on_message(ctx, from, msg),
+            KafkaNode::Consumer(node) => node.on_message(ctx, from, msg),
         }
     }
 
@@ -145,6 +169,8 @@ impl Node for KafkaNode {
             KafkaNode::Controller(node) => node.on_timer(ctx, timer),
             KafkaNode::Broker(node) => node.on_timer(ctx, timer),
             KafkaNode::Client(node) => node.on_timer(ctx, timer),
+            KafkaNode::Producer(node) => node.on_timer(ctx, timer),
+            KafkaNode::Consumer(node) => node.on_timer(ctx, timer),
         }
     }
 
@@ -153,6 +179,8 @@ impl Node for KafkaNode {
             KafkaNode::Controller(_) => {}
             KafkaNode::Broker(node) => node.on_disconnect(ctx, peer),
             KafkaNode::Client(node) => node.on_disconnect(ctx, peer),
+            KafkaNode::Producer(node) => node.on_disconnect(ctx, peer),
+            KafkaNode::Consumer(node) => node.on_disconnect(ctx, peer),
         }
     }
 }

@@ -25,7 +25,9 @@ use super::config::{ConsumerConfig, OffsetReset};
 pub type ConsumerCommand = Command<ConsumerTimer, Infallible>;
 
 /// A consumer request in flight, named by what it is about.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[derive(
+    Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize,
+)]
 pub enum ConsumerRequestKey {
     /// A fetch of the partition (one at a time per partition).
     Fetch(TopicPartition),
@@ -36,7 +38,9 @@ pub enum ConsumerRequestKey {
 }
 
 /// The consumer's timers.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[derive(
+    Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize,
+)]
 pub enum ConsumerTimer {
     /// `request.timeout.ms` of a request to a broker.
     RequestTimeout(BrokerId, ConsumerRequestKey),
@@ -61,9 +65,9 @@ pub struct ConsumerRecord {
     pub value: Option<Bytes>,
 }
 
-/// What `poll` returns, per partition in the order it happened. The invariants crate has
-/// no poll or reset history entry yet, so these are the consumer's own; the node records
-/// them.
+/// What `poll` returns, per partition in the order it happened. The consumer application
+/// node records them as the history's `Poll` and `Reset` entries
+/// ([`ConsumerApp`](crate::workload::ConsumerApp)).
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub enum PollEvent {
     /// The next record of its partition.

@@ -50,18 +50,22 @@ impl Controller {
         &self.state
     }
 
-    /// Loads the state, or creates the topics on first start, and arms every live
-    /// broker's session.
+    /// Loads the state (halting on a damaged one), or creates it on first start, and arms
+    /// every live broker's session.
     pub fn on_start(&mut self, ctx: &mut KCtx<'_>) {
         match ControllerState::load(ctx.disk()) {
             Ok(Some(state)) => self.state = state,
-            Ok(None) | Err(StateError::Damaged(_)) => {
+            Ok(None) => {
                 self.state = self.initial_state();
                 if self.persist(ctx).is_err() {
                     return;
                 }
             }
-            Err(StateError::Disk(error)) => {
+            // A damaged state is never replaced by a fresh one: that would hand out broker,
+            // leader and partition epochs again from the start. The single controller
+            // holds the only copy, so it stays down, as ZooKeeper refuses a corrupt
+            // snapshot.
+            Err(error) => {
                 halt(ctx, error.to_string());
                 return;
             }
@@ -71,6 +75,13 @@ impl Controller {
             .map(|(id, _)| *id)
             .collect();
         for broker in live {
+            self.arm_session(ctx, broker);
+        }
+    }
+
+    /// (Re)starts a broker's session, unless periodic timers (heartbeats) are off.
+    fn arm_session(&self, ctx: &mut KCtx<'_>, broker: BrokerId) {
+        if self.spec.timing.periodic_timers {
             ctx.set_timer(Timer::Session(broker), self.spec.timing.session_timeout_ms);
         }
     }
@@ -186,10 +197,7 @@ impl Controller {
                 broker_epoch,
             }),
         );
-        ctx.set_timer(
-            Timer::Session(req.broker),
-            self.spec.timing.session_timeout_ms,
-        );
+        self.arm_session(ctx, req.broker);
         self.publish(ctx, &changed);
         Ok(())
     }
@@ -222,10 +230,7 @@ impl Controller {
             changed = self.elect_offline(ctx);
             self.persist(ctx)?;
         }
-        ctx.set_timer(
-            Timer::Session(req.broker),
-            self.spec.timing.session_timeout_ms,
-        );
+        self.arm_session(ctx, req.broker);
         let updates = (self.state.partitions.iter())
             .filter(|state| {
                 let known = req.known.iter().find(|(tp, _, _)| *tp == state.tp);

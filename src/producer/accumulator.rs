@@ -27,7 +27,9 @@ use super::topic_partition::TopicPartition;
 
 /// The timers the accumulator asks its owner to arm; plain data, so the node's own timer
 /// enum can wrap them.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[derive(
+    Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize,
+)]
 pub enum AccumulatorTimer {
     /// `linger.ms` for the newest batch of a partition: arm (or re-arm) on a new batch, and
     /// call [`RecordAccumulator::on_linger_expired`] when it fires.

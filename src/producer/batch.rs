@@ -14,7 +14,9 @@ use crate::record::{
 
 /// The caller's name for a send, such as the history's operation id. The accumulator never
 /// makes one up; it hands each back exactly once, with the send's outcome.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize,
+)]
 pub struct SendId(pub u64);
 
 /// An idempotent producer's identity, from InitProducerId.

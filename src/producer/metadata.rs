@@ -108,13 +108,16 @@ impl Metadata {
 
     /// Takes the newer of the cached and the reported state of every partition, so a
     /// broker with an older view never moves a leader back. Fresh unless some partition
-    /// is offline; returns whether it backs off (the owner then arms its backoff timer).
+    /// is offline or none is known yet (a broker that has not heard from the controller
+    /// answers with nothing, and a producer waiting for its topic's partition count must
+    /// ask again); returns whether it backs off (the owner then arms its backoff timer).
     pub fn on_response(&mut self, response: &MetadataResponse) -> bool {
         self.in_flight = None;
         for state in &response.partitions {
             self.merge(state);
         }
-        self.stale = self.partitions.values().any(|info| info.leader.is_none());
+        let offline = self.partitions.values().any(|info| info.leader.is_none());
+        self.stale = offline || self.partitions.is_empty();
         self.backing_off = self.stale;
         self.backing_off
     }

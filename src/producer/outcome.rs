@@ -48,6 +48,11 @@ pub enum DeliveryError {
     /// The batch builder or the broker refused the records as malformed (INVALID_RECORD).
     #[error("invalid record")]
     InvalidRecord,
+    /// The producer took a new epoch (KIP-360) while an earlier attempt of the batch had an
+    /// unknown outcome: stamped anew, the batch would no longer be recognised as a
+    /// duplicate, so it is not sent again. The records may be in the log.
+    #[error("epoch bumped with outcome unknown")]
+    EpochBumped,
     /// Any other error code from the broker; whether records may be in the log follows
     /// [`ErrorCode::produce_definitely_failed`].
     #[error("broker error {}", .0.name())]
@@ -68,7 +73,8 @@ impl DeliveryError {
             | DeliveryError::InvalidRecord => false,
             DeliveryError::RequestTimedOut
             | DeliveryError::ConnectionReset
-            | DeliveryError::NotEnoughReplicasAfterAppend => true,
+            | DeliveryError::NotEnoughReplicasAfterAppend
+            | DeliveryError::EpochBumped => true,
             DeliveryError::Broker(code) => !code.produce_definitely_failed(),
         }
     }
@@ -103,6 +109,7 @@ impl DeliveryError {
             DeliveryError::RecordTooLarge => "RECORD_TOO_LARGE",
             DeliveryError::BufferExhausted => "BUFFER_EXHAUSTED",
             DeliveryError::InvalidRecord => "INVALID_RECORD",
+            DeliveryError::EpochBumped => "EPOCH_BUMPED",
             DeliveryError::Broker(code) => code.name(),
         }
     }

@@ -8,7 +8,9 @@
 //! sends. Call [`Sender::start`] once first.
 //!
 //! Correlation uses only what the protocol and the engine guarantee: a connection is two
-//! FIFO streams, so a broker's answer belongs to the oldest request in flight to it. Timers
+//! FIFO streams and a broker answers requests of one kind in order, so an answer belongs
+//! to the oldest request of its kind in flight to that broker (a Metadata answer may
+//! overtake produces the broker holds for replication). Timers
 //! are keyed by what they are about (a batch by its partition and first send, a request by
 //! its broker and first batch), never by a counter.
 //!
@@ -28,7 +30,9 @@
 //! - **Epoch bump** (KIP-360 for idempotent, non-transactional producers): a batch that
 //!   consumed a sequence and failed for good leaves a hole the broker would refuse forever,
 //!   so the Sender stops draining, waits for every request in flight to end, asks
-//!   InitProducerId again and restamps every queued batch under the new identity.
+//!   InitProducerId again and restamps every queued batch under the new identity, except
+//!   a batch an earlier attempt may have appended: restamped, it would be appended again,
+//!   so it ends indeterminate ([`DeliveryError::EpochBumped`]).
 
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
 
@@ -53,7 +57,9 @@ use super::topic_partition::TopicPartition;
 pub type SenderCommand = Command<SenderTimer, (SendId, SendOutcome)>;
 
 /// A request in flight, named by what it carries.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[derive(
+    Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize,
+)]
 pub enum RequestKey {
     /// A ProduceRequest, by its first batch's partition and first send.
     Produce(TopicPartition, SendId),
@@ -62,7 +68,9 @@ pub enum RequestKey {
 }
 
 /// The Sender's timers: plain data the node wraps in its own timer enum.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[derive(
+    Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize,
+)]
 pub enum SenderTimer {
     /// One of the accumulator's (linger, retry backoff, max block).
     Accumulator(AccumulatorTimer),
@@ -159,7 +167,8 @@ fn retriable(error: DeliveryError) -> bool {
         | DeliveryError::ExpiredUnsent
         | DeliveryError::RecordTooLarge
         | DeliveryError::BufferExhausted
-        | DeliveryError::InvalidRecord => false,
+        | DeliveryError::InvalidRecord
+        | DeliveryError::EpochBumped => false,
     }
 }
 
@@ -436,6 +445,9 @@ impl Sender {
                         .all(|r| r == &InFlight::Metadata),
                     "a new identity waits for every produce in flight"
                 );
+                if self.producer.is_some() {
+                    self.fail_possibly_appended(out);
+                }
                 self.accumulator
                     .reset_producer(producer)
                     .expect("sealed batches decode: the producer encoded them");
@@ -444,6 +456,22 @@ impl Sender {
                 self.init = InitState::Idle;
             }
             _ => self.init_failed(out),
+        }
+    }
+
+    /// Before an epoch bump restamps the queues: a queued batch that an earlier attempt may
+    /// have appended ends indeterminate instead, because under the new identity the broker
+    /// could not recognise it as a duplicate and would append it again.
+    fn fail_possibly_appended(&mut self, out: &mut Vec<SenderCommand>) {
+        let mut doomed = Vec::new();
+        for tp in self.accumulator.queued_partitions() {
+            let batches = self.accumulator.batches(&tp).iter();
+            let unknown = batches.filter(|b| b.is_sealed() && b.outcome_unknown());
+            doomed.extend(unknown.map(|b| (tp.clone(), b.first_send())));
+        }
+        for (tp, first) in doomed {
+            let batch = self.accumulator.expire(&tp, first).expect("queued above");
+            self.complete(batch, BatchResult::Failed(DeliveryError::EpochBumped), out);
         }
     }
 
@@ -456,7 +484,16 @@ impl Sender {
         let Some(queue) = self.in_flight.get_mut(&broker) else {
             return;
         };
-        let request = queue.pop_front().expect("queues in the map are non-empty");
+        // The oldest request of the answer's kind: the broker answers Metadata at once but
+        // holds acks=all produces for replication, so kinds may overtake one another.
+        let index = match &msg {
+            Msg::MetadataResponse(_) => queue.iter().position(|r| r == &InFlight::Metadata),
+            Msg::ProduceResponse(_) => queue.iter().position(|r| matches!(r, InFlight::Produce(_))),
+            _ => None,
+        };
+        let request = queue
+            .remove(index.unwrap_or(0))
+            .expect("queues in the map are non-empty");
         if queue.is_empty() {
             self.in_flight.remove(&broker);
         }

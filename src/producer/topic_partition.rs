@@ -4,7 +4,9 @@ use std::fmt;
 
 /// A topic and a partition index, ordered by topic then partition so per-partition tables
 /// iterate deterministically.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[derive(
+    Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize,
+)]
 pub struct TopicPartition {
     /// The topic's name.
     pub topic: String,

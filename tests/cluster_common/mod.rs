@@ -45,9 +45,10 @@ pub fn client(brokers: &[NodeId], writes_max: u64, final_read_at_ms: Option<u64>
         tp: tp(),
         writes_max,
         acks: ACKS_ALL,
-        request_timeout_ms: 500,
+        request_timeout_ms: Some(500),
         retry_backoff_ms: 20,
         final_read_at_ms,
+        script: Vec::new(),
     }
 }
 
@@ -276,4 +277,93 @@ pub fn produce_errors(sim: &Simulation<KafkaNode>) -> BTreeMap<odradek::protocol
         }
     }
     counts
+}
+
+/// A run of the cluster under the explicit `faults` for `run_ms`, without checks, whose
+/// client writes `writes_max` values (none: it only sends `script`).
+pub fn run_scripted_requests(
+    seed: u64,
+    writes_max: u64,
+    script: Vec<odradek::client::Scripted>,
+    faults: Vec<odradek_sim::Timed>,
+    run_ms: u64,
+) -> Simulation<KafkaNode> {
+    let mut configs = configs(writes_max, None);
+    if let Some(NodeConfig::Client(client)) = configs.last_mut() {
+        client.script = script;
+    }
+    let scenario = Scenario {
+        faults_ms: run_ms,
+        settle_ms: 0,
+        schedule: Some(faults),
+        ..Scenario::default()
+    };
+    let mut sim = Simulation::new(configs, &scenario, seed).expect("a valid scenario");
+    sim.run(&mut |_| Ok(())).expect("the run completes");
+    sim
+}
+
+/// Every message delivered to `node` at or after `from_ms`, in delivery order.
+pub fn delivered_to(
+    sim: &Simulation<KafkaNode>,
+    node: NodeId,
+    from_ms: u64,
+) -> Vec<odradek::protocol::Msg> {
+    sim.trace()
+        .entries()
+        .iter()
+        .filter(|e| e.time_us >= from_ms * 1000)
+        .filter(|e| matches!(&e.event, odradek_sim::Event::Deliver(s) if s.to() == node))
+        .filter_map(|e| e.message.clone())
+        .collect()
+}
+
+/// A RecordBatch v2 of one record with `value`, as an idempotent producer's batch
+/// `(producer_id, base_sequence)` or a plain one.
+pub fn batch(value: u64, idempotent: Option<(i64, i32)>) -> bytes::Bytes {
+    use odradek::record::{BatchBuilder, BatchOptions};
+    let options = match idempotent {
+        Some((producer_id, base_sequence)) => BatchOptions {
+            producer_id,
+            producer_epoch: 0,
+            base_sequence,
+            ..BatchOptions::default()
+        },
+        None => BatchOptions::default(),
+    };
+    let mut builder = BatchBuilder::new(options);
+    let value = bytes::Bytes::copy_from_slice(&value.to_be_bytes());
+    builder
+        .append(0, None, Some(value), Vec::new())
+        .expect("one record fits");
+    builder.build().expect("builds").encode().expect("encodes")
+}
+
+/// A produce of `records` to `tp`.
+pub fn produce(acks: i16, tp: TopicPartition, records: bytes::Bytes) -> odradek::protocol::Msg {
+    odradek::protocol::Msg::ProduceRequest(odradek::protocol::ProduceRequest {
+        acks,
+        timeout_ms: 5_000,
+        partitions: vec![odradek::protocol::PartitionProduce { tp, records }],
+    })
+}
+
+/// The error and base offset of every produce response, in order.
+pub fn produce_results(
+    messages: &[odradek::protocol::Msg],
+) -> Vec<(odradek::protocol::ErrorCode, i64)> {
+    messages
+        .iter()
+        .filter_map(|m| match m {
+            odradek::protocol::Msg::ProduceResponse(resp) => Some(resp),
+            _ => None,
+        })
+        .flat_map(|resp| resp.partitions.iter().map(|p| (p.error, p.base_offset)))
+        .collect()
+}
+
+/// The log end offset of t-0 on `broker`.
+pub fn log_end_offset(world: &World<KafkaNode>, broker: NodeId) -> Option<i64> {
+    let partition = world.node(broker)?.as_broker()?.partition(&tp())?;
+    Some(partition.log.log_end_offset())
 }
