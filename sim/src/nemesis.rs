@@ -193,6 +193,12 @@ pub struct NemesisOptions {
     /// rebuild (a single controller's metadata). They still crash, as process crashes, and
     /// pause.
     pub lossless: Vec<NodeId>,
+    /// Whether every crash counts against the lossy budget, process crashes included: with
+    /// `lossy_nodes_max` set, crashes then hit only lossy or `lossless` targets. For
+    /// systems that never fsync and treat any restart without a clean-shutdown marker as
+    /// possibly lossy (Kafka under KIP-966 leaves such a broker out of the eligible
+    /// replicas), a process crash elsewhere would spend a second unit of the budget.
+    pub crashes_are_lossy: bool,
 }
 
 /// The nemesis tick when none is given.
@@ -209,6 +215,7 @@ impl Default for NemesisOptions {
             clock: ClockFaults::default(),
             lossy_nodes_max: None,
             lossless: Vec::new(),
+            crashes_are_lossy: false,
         }
     }
 }
@@ -384,8 +391,12 @@ impl Draw<'_> {
                 continue;
             }
             let busy = self.busy_until.iter().filter(|&&t| t > at_ms).count();
+            let confined = is_crash && self.options.crashes_are_lossy;
             let idle: Vec<NodeId> = (self.options.targets.iter())
                 .filter(|n| self.busy_until[n.index()] <= at_ms)
+                .filter(|n| {
+                    !confined || self.lossy.contains(n) || self.options.lossless.contains(n)
+                })
                 .copied()
                 .collect();
             if busy >= process.down_max || idle.is_empty() {
@@ -530,6 +541,7 @@ pub fn swarm(rng: &mut SimRng, targets: Vec<NodeId>, kinds: Vec<String>) -> Neme
         clock,
         lossy_nodes_max: None,
         lossless: Vec::new(),
+        crashes_are_lossy: false,
     }
 }
 

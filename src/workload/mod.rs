@@ -18,7 +18,7 @@ mod producer_app;
 pub use consumer_app::{ConsumerApp, ConsumerAppConfig};
 pub use producer_app::{ProducerApp, ProducerAppConfig};
 
-use odradek_sim::{nemesis, CrashMode, Ctx, Fault, NodeId, Peer, RngStream, Scenario, SimRng};
+use odradek_sim::{nemesis, Ctx, NodeId, Peer, RngStream, Scenario, SimRng};
 use serde::{Deserialize, Serialize};
 
 use crate::cluster::{
@@ -128,10 +128,10 @@ pub const MAX_POLL_RECORDS: usize = 500;
 /// tests (`tests/cluster_swarm.rs`): the nemesis draws kinds and rates from the seed, and
 /// crashes, disk and clock faults hit only the controller and the brokers (the
 /// applications keep no durable state, so a crash of theirs would only forget sends).
-/// Power losses and disk damage (bit flips, read errors, failed fsyncs, full disks) hit
-/// one broker drawn from the seed; other broker crashes are process crashes. So at most
-/// one replica loses unsynced data, fewer than `min.insync.replicas`, and every acked
-/// acks=all record must survive.
+/// Crashes of any mode and disk damage (bit flips, read errors, failed fsyncs, full disks)
+/// hit one broker the nemesis draws per seed (`NemesisOptions::lossy_nodes_max`,
+/// `crashes_are_lossy`). So at most one replica restarts unclean or loses unsynced data,
+/// fewer than `min.insync.replicas`, and every acked acks=all record must survive.
 pub fn pipeline_swarm(
     seed: u64,
     cluster: &ClusterSpec,
@@ -142,34 +142,17 @@ pub fn pipeline_swarm(
     let mut targets = vec![cluster.controller];
     targets.extend(&cluster.brokers);
     let kinds = HOLD_KINDS.iter().map(|k| k.to_string()).collect();
-    let options = nemesis::swarm(&mut rng, targets, kinds);
-    let lossy = cluster.brokers[(seed % cluster.brokers.len() as u64) as usize];
-    let mut schedule_rng = SimRng::for_stream(seed, RngStream::Schedule);
-    // The controller, the brokers and the two applications.
-    let nodes = cluster.brokers.len() + 3;
-    let drawn = nemesis::generate(&options, nodes, faults_ms, &mut schedule_rng);
-    let schedule = drawn
-        .into_iter()
-        .map(|mut timed| {
-            match &mut timed.fault {
-                Fault::Crash { node, mode } if *node != lossy && *node != cluster.controller => {
-                    *mode = CrashMode::Process;
-                }
-                Fault::FlipBit { node }
-                | Fault::ReadError { node }
-                | Fault::FailSync { node }
-                | Fault::FillDisk { node, .. }
-                | Fault::HealDisk { node } => *node = lossy,
-                _ => {}
-            }
-            timed
-        })
-        .collect();
+    let mut options = nemesis::swarm(&mut rng, targets, kinds);
+    // One broker drawn per seed may lose data; every crash is an unclean shutdown that
+    // KIP-966 counts as possibly lossy, so crashes are confined to it as well. The
+    // controller holds the only copy of the metadata: it crashes, but loses nothing.
+    options.lossy_nodes_max = Some(1);
+    options.lossless = vec![cluster.controller];
+    options.crashes_are_lossy = true;
     Scenario {
         faults_ms,
         settle_ms,
         nemesis: options,
-        schedule: Some(schedule),
         ..Scenario::default()
     }
 }
