@@ -116,6 +116,34 @@ fn stale_leader_cut_off_by_a_partition_is_fenced_truncates_and_reconverges() {
 }
 
 #[test]
+fn power_loss_keeping_size_without_data_is_cut_at_recovery_and_the_follower_reconverges() {
+    // The disk keeps the log's new length but not its bytes (zeros): recovery must cut
+    // there and report the cut, and the follower re-fetches what it lost. Each seed crashes
+    // at a different point of the follower's writes.
+    let follower = BROKERS[1];
+    let schedule = vec![
+        (
+            2_000,
+            crash(follower, CrashMode::PowerLoss(PowerLoss::SizeOnly)),
+        ),
+        (2_500, restart(follower)),
+    ];
+    let mut cuts = 0;
+    for seed in 1..=8 {
+        let configs = configs(u64::MAX, Some(FAULTS_MS + 1_500));
+        let (_, _, result) = run(seed, &scenario(schedule.clone()), configs);
+        let o = result.unwrap_or_else(|e| panic!("seed {seed}: {e}"));
+        assert!(
+            o.acked >= 100 && o.final_read >= o.acked,
+            "seed {seed}: {o:?}"
+        );
+        cuts += o.recovery_cuts;
+    }
+    println!("size-only power loss: recovery cuts in 8 seeds: {cuts}");
+    assert!(cuts >= 4, "recovery cut too rarely: {cuts} of 8");
+}
+
+#[test]
 fn isr_shrinks_when_a_follower_stalls_and_reexpands_when_it_catches_up() {
     let o = run_scripted(
         "isr_shrink",

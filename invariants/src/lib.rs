@@ -18,7 +18,7 @@ pub mod history;
 pub mod observation;
 
 pub use history::{Completion, HistoryEvent, Operation, ReadRecord, SendOutcome};
-pub use observation::{ElectionKind, Observation, TruncationCause};
+pub use observation::{ElectionKind, Observation, RecoveryCut, TruncationCause};
 
 use serde::{Deserialize, Serialize};
 

@@ -77,6 +77,9 @@ pub enum Observation {
         high_watermark: i64,
         /// Whether the previous shutdown was clean.
         clean_shutdown: bool,
+        /// Where the log's own recovery cut a torn or corrupt tail, and how many bytes it
+        /// dropped: what this replica lost at its last crash, as far as its files show.
+        recovery_cut: Option<RecoveryCut>,
     },
     /// The controller elected a leader.
     LeaderElected {
@@ -132,6 +135,16 @@ pub enum TruncationCause {
     LeaderEpoch,
     /// A corrupt batch found while scanning the log at startup.
     Corruption,
+}
+
+/// A torn or corrupt tail that log recovery cut at startup. The offsets past the cut are
+/// unknown (their bytes were damaged), so it reports bytes, not a former log end offset.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct RecoveryCut {
+    /// The log end offset after the cut.
+    pub offset: i64,
+    /// Bytes dropped.
+    pub bytes: u64,
 }
 
 /// Where the controller found a new leader.

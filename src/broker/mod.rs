@@ -23,7 +23,7 @@ pub use producer_state::{ProducerStates, SequenceCheck, DEDUP_BATCHES_MAX};
 
 use std::collections::BTreeMap;
 
-use odradek_invariants::{Observation, TruncationCause};
+use odradek_invariants::{Observation, RecoveryCut, TruncationCause};
 use odradek_sim::{Ctx, NodeId, Peer};
 
 use crate::cluster::{
@@ -132,6 +132,10 @@ impl Broker {
                 log_end_offset: log.log_end_offset(),
                 high_watermark: log.high_watermark(),
                 clean_shutdown: opened.report.clean_shutdown,
+                recovery_cut: opened.report.truncation.as_ref().map(|cut| RecoveryCut {
+                    offset: cut.offset,
+                    bytes: cut.bytes,
+                }),
             });
             self.partitions.insert(tp, opened.partition);
         }

@@ -73,6 +73,8 @@ pub struct Outcome {
     pub elections: u64,
     pub elections_by_kind: BTreeMap<String, u64>,
     pub truncations: u64,
+    /// Restarts whose log recovery cut a torn or corrupt tail.
+    pub recovery_cuts: u64,
     pub isr_shrinks: u64,
     pub isr_expansions: u64,
     pub fenced: u64,
@@ -122,6 +124,10 @@ impl Checker {
                 *o.elections_by_kind.entry(format!("{kind:?}")).or_default() += 1;
             }
             Observation::Truncated { .. } => o.truncations += 1,
+            Observation::Recovered {
+                recovery_cut: Some(_),
+                ..
+            } => o.recovery_cuts += 1,
             Observation::BrokerFenced { .. } => o.fenced += 1,
             Observation::PartitionChanged { isr, .. } => {
                 if let Some(before) = self.last_isr_len {
