@@ -13,6 +13,9 @@ use odradek_sim::{CrashMode, Fault, NodeId, PowerLoss, Scenario, Timed};
 const FAULTS_MS: u64 = 6_000;
 const SETTLE_MS: u64 = 3_000;
 
+/// Set to print every event of each scripted run, with its virtual time and node.
+const TRACE_VAR: &str = "ODRADEK_TRACE";
+
 fn scenario(schedule: Vec<(u64, Fault)>) -> Scenario {
     Scenario {
         faults_ms: FAULTS_MS,
@@ -29,7 +32,13 @@ fn scenario(schedule: Vec<(u64, Fault)>) -> Scenario {
 
 fn run_scripted(name: &str, schedule: Vec<(u64, Fault)>) -> Outcome {
     let configs = configs(u64::MAX, Some(FAULTS_MS + 1_500));
-    let (_, _, result) = run(1, &scenario(schedule), configs);
+    let (sim, _, result) = run(1, &scenario(schedule), configs);
+    if std::env::var_os(TRACE_VAR).is_some() {
+        println!("{name}: trace-hash {:016x}", sim.trace().hash());
+        for entry in sim.trace().entries() {
+            println!("{entry}");
+        }
+    }
     let outcome = result.unwrap_or_else(|e| panic!("{name}: {e}"));
     println!("{name}: {outcome:?}");
     assert!(
