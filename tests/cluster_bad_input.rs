@@ -9,7 +9,7 @@ mod cluster_common;
 
 use cluster_common::{
     batch, configs, delivered_to, log_end_offset, produce, produce_results, replica_logs, run,
-    run_scripted_requests, tp, BROKERS, CLIENT, CONTROLLER,
+    run_scripted_requests, timed, tp, BROKERS, CLIENT, CONTROLLER,
 };
 use odradek::client::Scripted;
 use odradek::cluster::{KafkaNode, CLIENT as CLIENT_CHANNEL, CONTROL, PUSH, REPLICATION};
@@ -19,7 +19,7 @@ use odradek::protocol::{
     RegisterResponse, TopicPartition, ACKS_ALL,
 };
 use odradek_invariants::Observation;
-use odradek_sim::{CrashMode, Fault, NodeId, Observed, Peer, Scenario, Simulation, Timed};
+use odradek_sim::{CrashMode, Fault, NodeId, Observed, Peer, Scenario, Simulation};
 
 const SEED: u64 = 1;
 const AT_MS: u64 = 1_000;
@@ -363,12 +363,7 @@ fn a_corrupt_log_found_at_recovery_is_truncated_and_never_served() {
     let scenario = Scenario {
         faults_ms: 4_000,
         settle_ms: 3_000,
-        schedule: Some(
-            schedule
-                .into_iter()
-                .map(|(at_ms, fault)| Timed { at_ms, fault })
-                .collect(),
-        ),
+        schedule: Some(timed(schedule)),
         ..Scenario::default()
     };
     let mut cut = 0;
@@ -417,10 +412,7 @@ fn a_damaged_controller_state_halts_the_controller_and_no_epoch_starts_over() {
         ),
         (1_200, Fault::Restart { node: CONTROLLER }),
     ];
-    let faults = faults
-        .into_iter()
-        .map(|(at_ms, fault)| Timed { at_ms, fault })
-        .collect();
+    let faults = timed(faults);
     let sim = run_scripted_requests(SEED, u64::MAX, Vec::new(), faults, 3_000);
     let after_restart = |entry: &&odradek_sim::Observation<Observation>| {
         entry.node == CONTROLLER && entry.time_us >= 1_200_000

@@ -12,13 +12,13 @@ use std::collections::BTreeMap;
 
 use cluster_common::{
     batch, configs, delivered_to, log_end_offset, produce, produce_results, run,
-    run_scripted_requests, tp, BROKERS, CLIENT,
+    run_scripted_requests, timed, tp, BROKERS, CLIENT,
 };
 use odradek::client::Scripted;
 use odradek::cluster::{NodeConfig, CLIENT as CLIENT_CHANNEL, REPLICATION};
 use odradek::protocol::{ErrorCode, ListOffsetsRequest, Msg, OffsetSpec, ACKS_ALL};
 use odradek_invariants::{ElectionKind, Observation};
-use odradek_sim::{CrashMode, Fault, NodeId, Observed, Peer, Scenario, Timed};
+use odradek_sim::{CrashMode, Fault, NodeId, Observed, Peer, Scenario};
 
 const SEED: u64 = 1;
 const LEADER: NodeId = BROKERS[0];
@@ -30,12 +30,6 @@ fn to_leader(at_ms: u64, msg: Msg) -> Scripted {
         to: Peer::server(LEADER, CLIENT_CHANNEL),
         msg,
     }
-}
-
-fn timed(schedule: Vec<(u64, Fault)>) -> Vec<Timed> {
-    (schedule.into_iter())
-        .map(|(at_ms, fault)| Timed { at_ms, fault })
-        .collect()
 }
 
 #[test]

@@ -6,9 +6,9 @@
 
 mod cluster_common;
 
-use cluster_common::{configs, produce_errors, run, Outcome, BROKERS, CLIENT, CONTROLLER};
+use cluster_common::{configs, produce_errors, run, timed, Outcome, BROKERS, CLIENT, CONTROLLER};
 use odradek::protocol::ErrorCode;
-use odradek_sim::{CrashMode, Fault, NodeId, PowerLoss, Scenario, Timed};
+use odradek_sim::{CrashMode, Fault, NodeId, PowerLoss, Scenario};
 
 const FAULTS_MS: u64 = 6_000;
 const SETTLE_MS: u64 = 3_000;
@@ -20,12 +20,7 @@ fn scenario(schedule: Vec<(u64, Fault)>) -> Scenario {
     Scenario {
         faults_ms: FAULTS_MS,
         settle_ms: SETTLE_MS,
-        schedule: Some(
-            schedule
-                .into_iter()
-                .map(|(at_ms, fault)| Timed { at_ms, fault })
-                .collect(),
-        ),
+        schedule: Some(timed(schedule)),
         ..Scenario::default()
     }
 }

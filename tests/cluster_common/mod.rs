@@ -13,7 +13,16 @@ use odradek::cluster::{ClusterSpec, KafkaNode, NodeConfig, Timing, TopicSpec};
 use odradek::log::ReadLimits;
 use odradek::protocol::{TopicPartition, ACKS_ALL};
 use odradek_invariants::{ElectionKind, HistoryEvent, Observation, ReadRecord, SendOutcome};
-use odradek_sim::{FaultKind, NodeId, Observed, RunError, Scenario, Simulation, Status, World};
+use odradek_sim::{
+    Fault, FaultKind, NodeId, Observed, RunError, Scenario, Simulation, Status, Timed, World,
+};
+
+/// A scripted fault schedule from (virtual ms, fault) pairs.
+pub fn timed(schedule: Vec<(u64, Fault)>) -> Vec<Timed> {
+    (schedule.into_iter())
+        .map(|(at_ms, fault)| Timed { at_ms, fault })
+        .collect()
+}
 
 pub const CONTROLLER: NodeId = NodeId(0);
 pub const BROKERS: [NodeId; 3] = [NodeId(1), NodeId(2), NodeId(3)];
