@@ -4,7 +4,8 @@
 //! It knows nothing about Kafka. A system under test implements nodes; this crate owns the
 //! world they live in: connections, disks, clocks, faults, the trace and the seed.
 //!
-//! - [`Node`], [`Message`] and [`Ctx`]: the contract a system signs.
+//! - [`Node`], [`Message`] and [`Ctx`]: the contract a system signs; [`RoleCtx`] is the
+//!   same context over one role's own timers, which any driver can build.
 //! - [`World`] and [`Event`]: the transition system. [`World::apply`] applies one event;
 //!   [`World::enabled`] lists the deliveries and timers that may happen next.
 //! - [`Simulation`]: the driver that picks events by virtual time from one seeded RNG.
@@ -40,7 +41,7 @@ mod world;
 pub use address::{Channel, ConnId, Direction, NodeId, Peer, Role, StreamId};
 pub use chooser::Chooser;
 pub use clock::{Clock, DRIFT_PPM_MAX, WALL_CLOCK_START_MS};
-pub use ctx::Ctx;
+pub use ctx::{Command, Ctx, RoleCtx};
 pub use disk::{ByteRange, Disk, DiskError};
 pub use effect::Effect;
 pub use event::{Event, EventError};

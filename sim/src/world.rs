@@ -15,7 +15,7 @@ use std::sync::Arc;
 use crate::address::{ConnId, NodeId, Peer, Role, StreamId};
 use crate::chooser::Chooser;
 use crate::clock::{Clock, DRIFT_PPM_MAX};
-use crate::ctx::{Command, Ctx};
+use crate::ctx::{Command, Ctx, RoleCtx};
 use crate::disk::{ByteRange, Disk};
 use crate::effect::Effect;
 use crate::event::{Event, EventError};
@@ -292,7 +292,7 @@ impl<N: Node> World<N> {
         debug_assert_eq!(slot.status, Status::Up);
         let wall_clock_ms = slot.clock.wall_clock_ms(step.now_us);
         let node = slot.node.as_mut().expect("an up node has a value");
-        let mut ctx = Ctx::new(
+        let mut ctx = RoleCtx::new(
             id,
             &mut slot.disk,
             &mut *step.chooser,
@@ -307,7 +307,7 @@ impl<N: Node> World<N> {
     fn execute(
         &mut self,
         id: NodeId,
-        commands: Vec<Command<N>>,
+        commands: Vec<Command<N::Msg, N::Timer, N::Obs>>,
         step: &mut Step<'_, N>,
     ) -> Result<(), EventError> {
         for command in commands {
@@ -319,7 +319,11 @@ impl<N: Node> World<N> {
             match command {
                 Command::Send(peer, msg) => self.send(id, peer, msg, step)?,
                 Command::Disconnect(peer) => self.reset(peer.conn(id), Some(id), step)?,
-                Command::SetTimer(timer, delay_ms, jitter_ms) => {
+                Command::SetTimer {
+                    timer,
+                    delay_ms,
+                    jitter_ms,
+                } => {
                     self.slots[id.index()].timers.insert(timer.clone());
                     step.effects.push(Effect::TimerSet {
                         node: id,
