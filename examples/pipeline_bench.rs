@@ -12,10 +12,12 @@
 
 use std::time::Instant;
 
-use odradek::cluster::{ClusterSpec, KafkaNode, NodeConfig, Timing, TopicSpec};
+use odradek::cluster::{
+    pipeline_configs, pipeline_swarm, ClusterSpec, KafkaNode, NodeConfig, Timing, TopicSpec,
+};
 use odradek::consumer::{ConsumerConfig, OffsetReset};
 use odradek::producer::ProducerConfig;
-use odradek::workload::{pipeline_configs, pipeline_swarm, ProducerAppConfig};
+use odradek::workload::ProducerAppConfig;
 use odradek_invariants::{HistoryEvent, Observation};
 use odradek_sim::{NodeId, Observed, Scenario, Simulation};
 

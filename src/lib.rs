@@ -6,9 +6,11 @@
 pub mod broker;
 pub mod client;
 pub mod cluster;
+pub mod command;
 pub mod consumer;
 pub mod controller;
 pub mod log;
+pub mod metadata;
 pub mod producer;
 pub mod protocol;
 pub mod record;

@@ -12,11 +12,12 @@ use cluster_common::{
     run_scripted_requests, timed, tp, BROKERS, CLIENT, CONTROLLER,
 };
 use odradek::client::Scripted;
-use odradek::cluster::{KafkaNode, CLIENT as CLIENT_CHANNEL, CONTROL, PUSH, REPLICATION};
+use odradek::cluster::KafkaNode;
 use odradek::protocol::{
     AlterPartitionRequest, ErrorCode, FetchRequest, HeartbeatRequest, IsrMember,
     ListOffsetsRequest, Msg, OffsetSpec, OffsetsForLeaderEpochRequest, RegisterRequest,
-    RegisterResponse, TopicPartition, ACKS_ALL,
+    RegisterResponse, TopicPartition, ACKS_ALL, CLIENT as CLIENT_CHANNEL, CONTROL, PUSH,
+    REPLICATION,
 };
 use odradek_invariants::Observation;
 use odradek_sim::{CrashMode, Fault, NodeId, Observed, Peer, Scenario, Simulation};

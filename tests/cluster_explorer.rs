@@ -38,8 +38,7 @@ fn configs() -> Vec<NodeConfig> {
     spec.timing.periodic_timers = false;
     let mut client = client(&BROKERS, 1, None);
     client.request_timeout_ms = None;
-    let mut configs = vec![NodeConfig::Controller(spec.clone())];
-    configs.extend(BROKERS.iter().map(|_| NodeConfig::Broker(spec.clone())));
+    let mut configs = spec.server_configs();
     configs.push(NodeConfig::Client(client));
     configs
 }

@@ -15,8 +15,10 @@ use cluster_common::{
     run_scripted_requests, timed, tp, BROKERS, CLIENT,
 };
 use odradek::client::Scripted;
-use odradek::cluster::{NodeConfig, CLIENT as CLIENT_CHANNEL, REPLICATION};
-use odradek::protocol::{ErrorCode, ListOffsetsRequest, Msg, OffsetSpec, ACKS_ALL};
+use odradek::cluster::NodeConfig;
+use odradek::protocol::{
+    ErrorCode, ListOffsetsRequest, Msg, OffsetSpec, ACKS_ALL, CLIENT as CLIENT_CHANNEL, REPLICATION,
+};
 use odradek_invariants::{ElectionKind, Observation};
 use odradek_sim::{CrashMode, Fault, NodeId, Observed, Peer, Scenario};
 
@@ -185,8 +187,8 @@ fn a_new_leader_answers_list_offsets_with_offset_not_available_until_its_epoch_c
 fn elections_when_only_the_last_leader_is_eligible(unclean: bool) -> BTreeMap<ElectionKind, u64> {
     let mut configs = configs(u64::MAX, Some(7_000));
     for config in &mut configs {
-        if let NodeConfig::Controller(spec) | NodeConfig::Broker(spec) = config {
-            spec.unclean_leader_election_enable = unclean;
+        if let NodeConfig::Controller(controller) = config {
+            controller.unclean_leader_election_enable = unclean;
         }
     }
     let follower_crash = |node| Fault::Crash {

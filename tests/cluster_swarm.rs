@@ -17,7 +17,7 @@ mod cluster_common;
 use std::collections::BTreeMap;
 
 use cluster_common::{configs, run, Outcome, BROKERS, CONTROLLER};
-use odradek::cluster::HOLD_KINDS;
+use odradek::protocol::HOLD_KINDS;
 use odradek_sim::harness::{self, Seeds};
 use odradek_sim::{nemesis, RngStream, Scenario, SimRng};
 

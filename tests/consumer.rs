@@ -2,10 +2,10 @@
 //! resets on out-of-range positions, leader changes, and ordering under random answers.
 
 use bytes::Bytes;
+use odradek::command::{Command, Destination};
 use odradek::consumer::{
     Consumer, ConsumerCommand, ConsumerConfig, ConsumerTimer, OffsetReset, PollEvent,
 };
-use odradek::producer::{Command, Destination};
 use odradek::protocol::{
     ErrorCode, FetchRequest, FetchResponse, ListOffsetsResponse, MetadataResponse, Msg, OffsetSpec,
     PartitionState, TopicPartition,

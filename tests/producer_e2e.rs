@@ -9,7 +9,7 @@
 //! a recorded reset; no value is polled at two offsets (idempotence is on); acked sends
 //! of a partition land in send order; no definitely failed send is polled. The swarm runs
 //! keep the fault budget of `cluster_swarm` (one broker may lose unsynced data; see
-//! `odradek::workload::pipeline_swarm`).
+//! `odradek::cluster::pipeline_swarm`).
 //!
 //! Replay one seed: `ODRADEK_SEED=S cargo test -p odradek --test producer_e2e <test>`; more
 //! seeds: `ODRADEK_SEEDS=N`.
@@ -20,12 +20,12 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
 
 use cluster_common::{spec, BROKERS, CONTROLLER};
-use odradek::cluster::{ClusterSpec, KafkaNode, NodeConfig};
+use odradek::cluster::{pipeline_configs, pipeline_swarm, ClusterSpec, KafkaNode, NodeConfig};
 use odradek::consumer::{ConsumerConfig, OffsetReset};
 use odradek::producer::{ProducerConfig, TopicPartition};
 use odradek::protocol::Msg;
 use odradek::record::RecordBatch;
-use odradek::workload::{pipeline_configs, pipeline_swarm, ProducerApp, ProducerAppConfig};
+use odradek::workload::{ProducerApp, ProducerAppConfig};
 use odradek_invariants::{HistoryEvent, Observation, Operation, PartitionRef, SendOutcome};
 use odradek_sim::harness::{self, Seeds};
 use odradek_sim::{Event, NodeId, Observed, RunError, Scenario, Simulation};

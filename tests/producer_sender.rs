@@ -5,9 +5,10 @@
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
 
 use bytes::Bytes;
+use odradek::command::{Command, Destination};
 use odradek::producer::{
-    AccumulatorTimer, Acks, Command, DeliveryError, Destination, ProducerConfig, RequestKey,
-    SendId, SendOutcome, Sender, SenderCommand, SenderTimer, TopicPartition,
+    AccumulatorTimer, Acks, DeliveryError, ProducerConfig, RequestKey, SendId, SendOutcome, Sender,
+    SenderCommand, SenderTimer, TopicPartition,
 };
 use odradek::protocol::{
     ErrorCode, MetadataResponse, Msg, PartitionProduceResponse, PartitionState, ProduceRequest,

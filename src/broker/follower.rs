@@ -13,12 +13,12 @@ use odradek_sim::Peer;
 use super::leader::FETCH_BYTES_MAX;
 use super::partition::{FollowerPhase, FollowerState, Role};
 use super::producer_state::ProducerStates;
-use super::{halt, Broker, Halted, KCtx};
-use crate::cluster::{broker_node, Timer, REPLICATION};
+use super::{halt, Broker, BrokerTimer, Halted, KCtx};
 use crate::log::LogError;
 use crate::protocol::{
-    BrokerId, ErrorCode, FetchRequest, FetchResponse, Msg, OffsetsForLeaderEpochRequest,
-    OffsetsForLeaderEpochResponse, PartitionState, TopicPartition,
+    broker_node, BrokerId, ErrorCode, FetchRequest, FetchResponse, Msg,
+    OffsetsForLeaderEpochRequest, OffsetsForLeaderEpochResponse, PartitionState, TopicPartition,
+    REPLICATION,
 };
 use crate::record::BatchHeader;
 
@@ -33,9 +33,9 @@ impl Broker {
         let partition = self.partitions.get_mut(&state.tp).expect("opened");
         if let Role::Leader(old) = &partition.role {
             for &r in old.followers.keys() {
-                ctx.cancel_timer(Timer::ReplicaLag(state.tp.clone(), r));
+                ctx.cancel_timer(BrokerTimer::ReplicaLag(state.tp.clone(), r));
             }
-            ctx.cancel_timer(Timer::AlterPartitionTimeout(state.tp.clone()));
+            ctx.cancel_timer(BrokerTimer::AlterPartitionTimeout(state.tp.clone()));
         }
         partition.leader_epoch = state.leader_epoch;
         partition.role = match leader {
@@ -47,7 +47,7 @@ impl Broker {
             }),
             None => Role::Offline,
         };
-        ctx.cancel_timer(Timer::FetchTimeout(state.tp.clone()));
+        ctx.cancel_timer(BrokerTimer::FetchTimeout(state.tp.clone()));
         ctx.observe(Observation::BecameFollower {
             partition: state.tp.to_ref(),
             leader,
@@ -62,7 +62,7 @@ impl Broker {
     /// after.
     fn send_to_leader(&mut self, ctx: &mut KCtx<'_>, tp: &TopicPartition) {
         let (me, broker_epoch) = (self.id, self.broker_epoch.unwrap_or(-1));
-        let timeout_ms = self.spec.timing.replica_request_timeout_ms;
+        let timeout_ms = self.config.replica_request_timeout_ms;
         let Some(partition) = self.partitions.get_mut(tp) else {
             return;
         };
@@ -99,7 +99,7 @@ impl Broker {
         };
         follower.in_flight = true;
         ctx.send(Peer::server(node, REPLICATION), msg);
-        ctx.set_timer(Timer::FetchTimeout(tp.clone()), timeout_ms);
+        ctx.set_timer(BrokerTimer::FetchTimeout(tp.clone()), timeout_ms);
     }
 
     /// The in-flight request of a partition following `from` in `epoch`, consumed: the
@@ -120,7 +120,7 @@ impl Broker {
                 if f.in_flight && broker_node(f.leader) == Some(from.node) && current == epoch =>
             {
                 f.in_flight = false;
-                ctx.cancel_timer(Timer::FetchTimeout(tp.clone()));
+                ctx.cancel_timer(BrokerTimer::FetchTimeout(tp.clone()));
                 true
             }
             _ => false,
@@ -129,8 +129,8 @@ impl Broker {
 
     fn backoff(&mut self, ctx: &mut KCtx<'_>, tp: &TopicPartition) {
         ctx.set_timer(
-            Timer::Fetch(tp.clone()),
-            self.spec.timing.replica_fetch_backoff_ms,
+            BrokerTimer::Fetch(tp.clone()),
+            self.config.replica_fetch_backoff_ms,
         );
     }
 
@@ -334,7 +334,7 @@ impl Broker {
             }
         }
         for tp in retry {
-            ctx.cancel_timer(Timer::FetchTimeout(tp.clone()));
+            ctx.cancel_timer(BrokerTimer::FetchTimeout(tp.clone()));
             self.backoff(ctx, &tp);
         }
     }

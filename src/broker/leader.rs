@@ -12,8 +12,7 @@ use odradek_sim::Peer;
 use super::delayed::{DelayedProduce, Verdict, Waiting};
 use super::partition::{LeaderState, Partition, ReplicaView, Role};
 use super::producer_state::SequenceCheck;
-use super::{halt, Broker, Halted, KCtx};
-use crate::cluster::Timer;
+use super::{halt, Broker, BrokerTimer, Halted, KCtx};
 use crate::log::{LogError, ReadLimits};
 use crate::protocol::{
     AlterPartitionRequest, AlterPartitionResponse, BrokerId, ErrorCode, FetchRequest,
@@ -55,7 +54,7 @@ impl Broker {
             match outcome {
                 Appended::Now(result) => delayed.results.push(result),
                 Appended::Wait(result, required_offset, leader_epoch) => {
-                    let timeout = Timer::ProduceTimeout(part.tp.clone(), required_offset);
+                    let timeout = BrokerTimer::ProduceTimeout(part.tp.clone(), required_offset);
                     ctx.set_timer(timeout, u64::from(req.timeout_ms));
                     delayed.results.push(result);
                     delayed.waiting.push(Waiting {
@@ -88,7 +87,7 @@ impl Broker {
         acks: i16,
         part: &PartitionProduce,
     ) -> Result<Appended, Halted> {
-        let min_isr = self.spec.min_insync_replicas;
+        let min_isr = self.config.min_insync_replicas;
         let Some(partition) = self.partitions.get_mut(&part.tp) else {
             let error = if self.metadata.contains_key(&part.tp) {
                 ErrorCode::NotLeaderOrFollower
@@ -158,7 +157,7 @@ impl Broker {
 
     /// Answers every delayed produce whose partitions are all decided, in order.
     pub(super) fn complete_delayed(&mut self, ctx: &mut KCtx<'_>) {
-        let min_isr = self.spec.min_insync_replicas;
+        let min_isr = self.config.min_insync_replicas;
         let partitions = &self.partitions;
         let done = self.purgatory.complete(|wait| {
             let Some(partition) = partitions.get(&wait.tp) else {
@@ -255,8 +254,8 @@ impl Broker {
                 view.broker_epoch = broker_epoch;
                 if req.fetch_offset >= view.caught_up_target || req.fetch_offset == leo {
                     view.lagging = false;
-                    let lag = Timer::ReplicaLag(req.tp.clone(), replica);
-                    ctx.set_timer(lag, self.spec.timing.replica_lag_time_max_ms);
+                    let lag = BrokerTimer::ReplicaLag(req.tp.clone(), replica);
+                    ctx.set_timer(lag, self.config.replica_lag_time_max_ms);
                 }
                 view.caught_up_target = leo;
                 ReadLimits::to_log_end(FETCH_BYTES_MAX as usize)
@@ -282,7 +281,7 @@ impl Broker {
     /// Recomputes the high watermark of a partition it leads; answers waiting produces
     /// if it moved.
     pub(super) fn maybe_advance_hw(&mut self, ctx: &mut KCtx<'_>, tp: &TopicPartition) {
-        let min_isr = self.spec.min_insync_replicas;
+        let min_isr = self.config.min_insync_replicas;
         let me = self.id;
         let Some(partition) = self.partitions.get_mut(tp) else {
             return;
@@ -319,7 +318,7 @@ impl Broker {
     /// caught-up followers in (fetching in this epoch, at or past the high watermark and
     /// the epoch's start offset).
     pub(super) fn maybe_update_isr(&mut self, ctx: &mut KCtx<'_>, tp: &TopicPartition) {
-        let (me, timing) = (self.id, self.spec.timing);
+        let me = self.id;
         let Some(broker_epoch) = self.broker_epoch else {
             return;
         };
@@ -373,8 +372,8 @@ impl Broker {
             new_isr,
         };
         ctx.send(self.controller(), Msg::AlterPartitionRequest(req));
-        let timeout = Timer::AlterPartitionTimeout(tp.clone());
-        ctx.set_timer(timeout, timing.replica_request_timeout_ms);
+        let timeout = BrokerTimer::AlterPartitionTimeout(tp.clone());
+        ctx.set_timer(timeout, self.config.replica_request_timeout_ms);
     }
 
     pub(super) fn on_alter_partition_response(
@@ -382,7 +381,7 @@ impl Broker {
         ctx: &mut KCtx<'_>,
         resp: AlterPartitionResponse,
     ) -> Result<(), Halted> {
-        ctx.cancel_timer(Timer::AlterPartitionTimeout(resp.tp.clone()));
+        ctx.cancel_timer(BrokerTimer::AlterPartitionTimeout(resp.tp.clone()));
         if let Some(partition) = self.partitions.get_mut(&resp.tp) {
             if let Role::Leader(leader) = &mut partition.role {
                 leader.pending_isr = None;
@@ -421,7 +420,7 @@ impl Broker {
         ctx: &mut KCtx<'_>,
         state: &PartitionState,
     ) -> Result<(), Halted> {
-        let lag_ms = self.spec.timing.replica_lag_time_max_ms;
+        let lag_ms = self.config.replica_lag_time_max_ms;
         let me = self.id;
         let partition = self.partitions.get_mut(&state.tp).expect("opened");
         match partition
@@ -450,10 +449,10 @@ impl Broker {
             })
             .collect();
         for &r in state.replicas.iter().filter(|&&r| r != me) {
-            ctx.cancel_timer(Timer::Fetch(state.tp.clone()));
-            ctx.set_timer(Timer::ReplicaLag(state.tp.clone(), r), lag_ms);
+            ctx.cancel_timer(BrokerTimer::Fetch(state.tp.clone()));
+            ctx.set_timer(BrokerTimer::ReplicaLag(state.tp.clone(), r), lag_ms);
         }
-        ctx.cancel_timer(Timer::FetchTimeout(state.tp.clone()));
+        ctx.cancel_timer(BrokerTimer::FetchTimeout(state.tp.clone()));
         partition.leader_epoch = state.leader_epoch;
         partition.role = Role::Leader(LeaderState {
             isr: state.isr.clone(),

@@ -11,12 +11,14 @@
 //! requests get an error response; a disk error halts the node, as Kafka takes a log
 //! directory offline.
 
+mod config;
 mod delayed;
 mod follower;
 mod leader;
 mod partition;
 mod producer_state;
 
+pub use config::{BrokerConfig, BrokerTimer};
 pub use delayed::{DelayedProduce, Purgatory, Waiting};
 pub use partition::{FollowerPhase, FollowerState, LeaderState, Partition, ReplicaView, Role};
 pub use producer_state::{ProducerStates, SequenceCheck, DEDUP_BATCHES_MAX};
@@ -24,18 +26,15 @@ pub use producer_state::{ProducerStates, SequenceCheck, DEDUP_BATCHES_MAX};
 use std::collections::BTreeMap;
 
 use odradek_invariants::{Observation, RecoveryCut, TruncationCause};
-use odradek_sim::{Ctx, NodeId, Peer};
+use odradek_sim::{Ctx, Node, NodeId, Peer};
 
-use crate::cluster::{
-    broker_id, ClusterSpec, KafkaNode, Timer, CLIENT, CONTROL, PUSH, REPLICATION,
-};
 use crate::log::LogError;
 use crate::protocol::{
-    BrokerId, ErrorCode, HeartbeatRequest, MetadataResponse, Msg, PartitionState, RegisterRequest,
-    TopicPartition,
+    broker_id, BrokerId, ErrorCode, HeartbeatRequest, MetadataResponse, Msg, PartitionState,
+    RegisterRequest, TopicPartition, CLIENT, CONTROL, PUSH, REPLICATION,
 };
 
-type KCtx<'a> = Ctx<'a, KafkaNode>;
+type KCtx<'a> = Ctx<'a, Broker>;
 
 /// The broker halted on a disk error; the handler must stop touching state.
 pub(crate) struct Halted;
@@ -45,7 +44,7 @@ pub(crate) struct Halted;
 pub struct Broker {
     me: NodeId,
     id: BrokerId,
-    spec: ClusterSpec,
+    config: BrokerConfig,
     /// The epoch of the current registration, once the controller granted it.
     broker_epoch: Option<i64>,
     /// Whether the next registration may say nothing was lost.
@@ -60,13 +59,18 @@ pub struct Broker {
     purgatory: Purgatory,
 }
 
-impl Broker {
+impl Node for Broker {
+    type Msg = Msg;
+    type Timer = BrokerTimer;
+    type Obs = Observation;
+    type Config = BrokerConfig;
+
     /// A fresh broker; `on_start` recovers its logs.
-    pub fn new(me: NodeId, spec: &ClusterSpec) -> Self {
+    fn new(me: NodeId, config: &BrokerConfig) -> Self {
         Self {
             me,
             id: broker_id(me),
-            spec: spec.clone(),
+            config: config.clone(),
             broker_epoch: None,
             clean: false,
             control_in_flight: false,
@@ -76,6 +80,76 @@ impl Broker {
         }
     }
 
+    /// Opens every log on the disk (recovery), then registers.
+    fn on_start(&mut self, ctx: &mut KCtx<'_>) {
+        if self.recover(ctx).is_err() {
+            return;
+        }
+        self.register(ctx);
+        if self.config.periodic_timers {
+            ctx.set_timer(BrokerTimer::Heartbeat, self.config.heartbeat_ms);
+            ctx.set_timer(BrokerTimer::HwCheckpoint, self.config.hw_checkpoint_ms);
+        }
+    }
+
+    /// Dispatches a request or response.
+    fn on_message(&mut self, ctx: &mut KCtx<'_>, from: Peer, msg: Msg) {
+        let _halted = self.handle(ctx, from, msg);
+    }
+
+    /// Handles a timer.
+    fn on_timer(&mut self, ctx: &mut KCtx<'_>, timer: BrokerTimer) {
+        let _halted = match timer {
+            BrokerTimer::Heartbeat => {
+                self.on_heartbeat_timer(ctx);
+                Ok(())
+            }
+            BrokerTimer::HwCheckpoint => self.checkpoint_high_watermarks(ctx),
+            BrokerTimer::Fetch(tp) => self.on_fetch_timer(ctx, &tp),
+            BrokerTimer::FetchTimeout(tp) => {
+                self.on_fetch_timeout(ctx, &tp);
+                Ok(())
+            }
+            BrokerTimer::ReplicaLag(tp, replica) => self.on_replica_lag(ctx, &tp, replica),
+            BrokerTimer::AlterPartitionTimeout(tp) => {
+                if let Some(partition) = self.partitions.get_mut(&tp) {
+                    if let Role::Leader(leader) = &mut partition.role {
+                        leader.pending_isr = None;
+                    }
+                }
+                ctx.disconnect(self.controller());
+                self.control_in_flight = false;
+                self.maybe_update_isr(ctx, &tp);
+                Ok(())
+            }
+            BrokerTimer::ProduceTimeout(tp, required_offset) => {
+                self.purgatory.time_out(&tp, required_offset);
+                self.complete_delayed(ctx);
+                Ok(())
+            }
+        };
+    }
+
+    /// A connection was reset by the other end or the network.
+    fn on_disconnect(&mut self, ctx: &mut KCtx<'_>, peer: Peer) {
+        match peer.channel {
+            CONTROL => {
+                self.control_lost();
+                let tps: Vec<TopicPartition> = self.partitions.keys().cloned().collect();
+                for tp in tps {
+                    self.maybe_update_isr(ctx, &tp);
+                }
+            }
+            REPLICATION if peer.role == odradek_sim::Role::Server => {
+                self.leader_connection_lost(ctx, broker_id(peer.node));
+            }
+            CLIENT => self.purgatory.forget(peer),
+            _ => {}
+        }
+    }
+}
+
+impl Broker {
     /// The broker id.
     pub fn id(&self) -> BrokerId {
         self.id
@@ -92,19 +166,7 @@ impl Broker {
     }
 
     fn controller(&self) -> Peer {
-        Peer::server(self.spec.controller, CONTROL)
-    }
-
-    /// Opens every log on the disk (recovery), then registers.
-    pub fn on_start(&mut self, ctx: &mut KCtx<'_>) {
-        if self.recover(ctx).is_err() {
-            return;
-        }
-        self.register(ctx);
-        if self.spec.timing.periodic_timers {
-            ctx.set_timer(Timer::Heartbeat, self.spec.timing.heartbeat_ms);
-            ctx.set_timer(Timer::HwCheckpoint, self.spec.timing.hw_checkpoint_ms);
-        }
+        Peer::server(self.config.controller, CONTROL)
     }
 
     fn recover(&mut self, ctx: &mut KCtx<'_>) -> Result<(), Halted> {
@@ -150,11 +212,6 @@ impl Broker {
         };
         ctx.send(self.controller(), Msg::RegisterRequest(req));
         self.control_in_flight = true;
-    }
-
-    /// Dispatches a request or response.
-    pub fn on_message(&mut self, ctx: &mut KCtx<'_>, from: Peer, msg: Msg) {
-        let _halted = self.handle(ctx, from, msg);
     }
 
     fn handle(&mut self, ctx: &mut KCtx<'_>, from: Peer, msg: Msg) -> Result<(), Halted> {
@@ -224,47 +281,8 @@ impl Broker {
         }
     }
 
-    /// Handles a timer.
-    pub fn on_timer(&mut self, ctx: &mut KCtx<'_>, timer: Timer) {
-        let _halted = match timer {
-            Timer::Heartbeat => {
-                self.on_heartbeat_timer(ctx);
-                Ok(())
-            }
-            Timer::HwCheckpoint => self.checkpoint_high_watermarks(ctx),
-            Timer::Fetch(tp) => self.on_fetch_timer(ctx, &tp),
-            Timer::FetchTimeout(tp) => {
-                self.on_fetch_timeout(ctx, &tp);
-                Ok(())
-            }
-            Timer::ReplicaLag(tp, replica) => self.on_replica_lag(ctx, &tp, replica),
-            Timer::AlterPartitionTimeout(tp) => {
-                if let Some(partition) = self.partitions.get_mut(&tp) {
-                    if let Role::Leader(leader) = &mut partition.role {
-                        leader.pending_isr = None;
-                    }
-                }
-                ctx.disconnect(self.controller());
-                self.control_in_flight = false;
-                self.maybe_update_isr(ctx, &tp);
-                Ok(())
-            }
-            Timer::ProduceTimeout(tp, required_offset) => {
-                self.purgatory.time_out(&tp, required_offset);
-                self.complete_delayed(ctx);
-                Ok(())
-            }
-            Timer::Session(_)
-            | Timer::Send
-            | Timer::RequestTimeout
-            | Timer::FinalRead
-            | Timer::Script(_)
-            | Timer::Workload(_) => Ok(()),
-        };
-    }
-
     fn on_heartbeat_timer(&mut self, ctx: &mut KCtx<'_>) {
-        ctx.set_timer(Timer::Heartbeat, self.spec.timing.heartbeat_ms);
+        ctx.set_timer(BrokerTimer::Heartbeat, self.config.heartbeat_ms);
         if self.control_in_flight {
             // The controller did not answer within a heartbeat: redial, as on a request
             // timeout. Pending ISR changes on that connection are lost with it.
@@ -303,26 +321,8 @@ impl Broker {
         }
     }
 
-    /// A connection was reset by the other end or the network.
-    pub fn on_disconnect(&mut self, ctx: &mut KCtx<'_>, peer: Peer) {
-        match peer.channel {
-            CONTROL => {
-                self.control_lost();
-                let tps: Vec<TopicPartition> = self.partitions.keys().cloned().collect();
-                for tp in tps {
-                    self.maybe_update_isr(ctx, &tp);
-                }
-            }
-            REPLICATION if peer.role == odradek_sim::Role::Server => {
-                self.leader_connection_lost(ctx, broker_id(peer.node));
-            }
-            CLIENT => self.purgatory.forget(peer),
-            _ => {}
-        }
-    }
-
     fn checkpoint_high_watermarks(&mut self, ctx: &mut KCtx<'_>) -> Result<(), Halted> {
-        ctx.set_timer(Timer::HwCheckpoint, self.spec.timing.hw_checkpoint_ms);
+        ctx.set_timer(BrokerTimer::HwCheckpoint, self.config.hw_checkpoint_ms);
         for partition in self.partitions.values() {
             if let Err(error) = partition.log.checkpoint_high_watermark(ctx.disk()) {
                 return Err(halt(ctx, error));

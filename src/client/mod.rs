@@ -18,16 +18,16 @@ use bytes::Bytes;
 use odradek_invariants::{
     Completion, HistoryEvent, Observation, Operation, ReadRecord, SendOutcome,
 };
-use odradek_sim::{Ctx, NodeId, Peer};
+use odradek_sim::{Ctx, Node, NodeId, Peer};
+use serde::{Deserialize, Serialize};
 
-use crate::cluster::{broker_node, KafkaNode, Timer, CLIENT};
 use crate::protocol::{
-    ErrorCode, FetchRequest, FetchResponse, Msg, PartitionProduce, ProduceRequest, ProduceResponse,
-    TopicPartition,
+    broker_node, ErrorCode, FetchRequest, FetchResponse, Msg, PartitionProduce, ProduceRequest,
+    ProduceResponse, TopicPartition, CLIENT,
 };
 use crate::record::{BatchBuilder, BatchOptions, RecordBatch};
 
-type KCtx<'a> = Ctx<'a, KafkaNode>;
+type KCtx<'a> = Ctx<'a, Client>;
 
 /// The produce timeout a client without a request timeout asks for: the longest the
 /// protocol field holds.
@@ -67,6 +67,19 @@ pub struct Scripted {
     pub to: Peer,
     /// The request.
     pub msg: Msg,
+}
+
+/// The client's timers.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+pub enum ClientTimer {
+    /// Send the next request.
+    Send,
+    /// The request in flight went unanswered.
+    RequestTimeout,
+    /// Stop writing and read every partition back.
+    FinalRead,
+    /// Send the raw requests scripted for this time (ms).
+    Script(u64),
 }
 
 /// The one request in flight.
@@ -109,9 +122,14 @@ pub struct Client {
     phase: Phase,
 }
 
-impl Client {
+impl Node for Client {
+    type Msg = Msg;
+    type Timer = ClientTimer;
+    type Obs = Observation;
+    type Config = ClientConfig;
+
     /// A fresh client.
-    pub fn new(_me: NodeId, config: &ClientConfig) -> Self {
+    fn new(_me: NodeId, config: &ClientConfig) -> Self {
         Self {
             config: config.clone(),
             leader: None,
@@ -127,6 +145,85 @@ impl Client {
         }
     }
 
+    /// Starts writing; arms the final read.
+    fn on_start(&mut self, ctx: &mut KCtx<'_>) {
+        if let Some(at_ms) = self.config.final_read_at_ms {
+            ctx.set_timer(ClientTimer::FinalRead, at_ms);
+        }
+        for scripted in &self.config.script {
+            ctx.set_timer(ClientTimer::Script(scripted.at_ms), scripted.at_ms);
+        }
+        self.drive(ctx);
+    }
+
+    /// Handles a response.
+    fn on_message(&mut self, ctx: &mut KCtx<'_>, from: Peer, msg: Msg) {
+        let Some(pending) = self.pending.filter(|&p| self.peer_of(p) == from) else {
+            return;
+        };
+        self.pending = None;
+        ctx.cancel_timer(ClientTimer::RequestTimeout);
+        match (pending, msg) {
+            (
+                Pending::InitProducerId,
+                Msg::InitProducerIdResponse {
+                    error: ErrorCode::None,
+                    producer_id,
+                    producer_epoch,
+                },
+            ) => {
+                self.producer = Some((producer_id, producer_epoch));
+                self.sequence = 0;
+                self.drive(ctx);
+            }
+            (Pending::Metadata(_), Msg::MetadataResponse(resp)) => {
+                let state = resp.partitions.iter().find(|s| s.tp == self.config.tp);
+                self.leader = state.and_then(|s| s.leader).and_then(broker_node);
+                if self.leader.is_some() {
+                    self.drive(ctx);
+                } else {
+                    self.retry_later(ctx);
+                }
+            }
+            (Pending::Produce(_), Msg::ProduceResponse(resp)) => {
+                self.on_produce_response(ctx, resp)
+            }
+            (Pending::Fetch(_), Msg::FetchResponse(resp)) => self.on_fetch_response(ctx, resp),
+            _ => self.retry_later(ctx),
+        }
+    }
+
+    /// Handles a timer.
+    fn on_timer(&mut self, ctx: &mut KCtx<'_>, timer: ClientTimer) {
+        match timer {
+            ClientTimer::Send => self.drive(ctx),
+            ClientTimer::RequestTimeout => {
+                if let Some(pending) = self.pending.take() {
+                    let peer = self.peer_of(pending);
+                    ctx.disconnect(peer);
+                    self.lost(ctx, pending, "request timed out");
+                }
+            }
+            ClientTimer::FinalRead => self.start_final_read(ctx),
+            ClientTimer::Script(at_ms) => {
+                for scripted in self.config.script.iter().filter(|s| s.at_ms == at_ms) {
+                    ctx.send(scripted.to, scripted.msg.clone());
+                }
+            }
+        }
+    }
+
+    /// A connection was reset: its request's outcome is unknown.
+    fn on_disconnect(&mut self, ctx: &mut KCtx<'_>, peer: Peer) {
+        if let Some(pending) = self.pending.filter(|&p| self.peer_of(p) == peer) {
+            self.pending = None;
+            ctx.cancel_timer(ClientTimer::RequestTimeout);
+            self.lost(ctx, pending, "connection reset");
+        }
+    }
+}
+
+impl Client {
     /// Every acked value and its offset.
     pub fn acked(&self) -> &BTreeMap<u64, i64> {
         &self.acked
@@ -135,47 +232,6 @@ impl Client {
     /// Whether the final read is done.
     pub fn done(&self) -> bool {
         self.phase == Phase::Done
-    }
-
-    /// Starts writing; arms the final read.
-    pub fn on_start(&mut self, ctx: &mut KCtx<'_>) {
-        if let Some(at_ms) = self.config.final_read_at_ms {
-            ctx.set_timer(Timer::FinalRead, at_ms);
-        }
-        for scripted in &self.config.script {
-            ctx.set_timer(Timer::Script(scripted.at_ms), scripted.at_ms);
-        }
-        self.drive(ctx);
-    }
-
-    /// Handles a timer.
-    pub fn on_timer(&mut self, ctx: &mut KCtx<'_>, timer: Timer) {
-        match timer {
-            Timer::Send => self.drive(ctx),
-            Timer::RequestTimeout => {
-                if let Some(pending) = self.pending.take() {
-                    let peer = self.peer_of(pending);
-                    ctx.disconnect(peer);
-                    self.lost(ctx, pending, "request timed out");
-                }
-            }
-            Timer::FinalRead => self.start_final_read(ctx),
-            Timer::Script(at_ms) => {
-                for scripted in self.config.script.iter().filter(|s| s.at_ms == at_ms) {
-                    ctx.send(scripted.to, scripted.msg.clone());
-                }
-            }
-            _ => {}
-        }
-    }
-
-    /// A connection was reset: its request's outcome is unknown.
-    pub fn on_disconnect(&mut self, ctx: &mut KCtx<'_>, peer: Peer) {
-        if let Some(pending) = self.pending.filter(|&p| self.peer_of(p) == peer) {
-            self.pending = None;
-            ctx.cancel_timer(Timer::RequestTimeout);
-            self.lost(ctx, pending, "connection reset");
-        }
     }
 
     fn peer_of(&self, pending: Pending) -> Peer {
@@ -196,7 +252,7 @@ impl Client {
     }
 
     fn retry_later(&mut self, ctx: &mut KCtx<'_>) {
-        ctx.set_timer(Timer::Send, self.config.retry_backoff_ms);
+        ctx.set_timer(ClientTimer::Send, self.config.retry_backoff_ms);
     }
 
     /// Sends the next request, if none is in flight.
@@ -238,7 +294,7 @@ impl Client {
         ctx.send(self.peer_of(pending), msg);
         self.pending = Some(pending);
         if let Some(timeout_ms) = self.config.request_timeout_ms {
-            ctx.set_timer(Timer::RequestTimeout, timeout_ms);
+            ctx.set_timer(ClientTimer::RequestTimeout, timeout_ms);
         }
     }
 
@@ -292,43 +348,6 @@ impl Client {
         self.op_open = false;
         self.unknown = false;
         self.value += 1;
-    }
-
-    /// Handles a response.
-    pub fn on_message(&mut self, ctx: &mut KCtx<'_>, from: Peer, msg: Msg) {
-        let Some(pending) = self.pending.filter(|&p| self.peer_of(p) == from) else {
-            return;
-        };
-        self.pending = None;
-        ctx.cancel_timer(Timer::RequestTimeout);
-        match (pending, msg) {
-            (
-                Pending::InitProducerId,
-                Msg::InitProducerIdResponse {
-                    error: ErrorCode::None,
-                    producer_id,
-                    producer_epoch,
-                },
-            ) => {
-                self.producer = Some((producer_id, producer_epoch));
-                self.sequence = 0;
-                self.drive(ctx);
-            }
-            (Pending::Metadata(_), Msg::MetadataResponse(resp)) => {
-                let state = resp.partitions.iter().find(|s| s.tp == self.config.tp);
-                self.leader = state.and_then(|s| s.leader).and_then(broker_node);
-                if self.leader.is_some() {
-                    self.drive(ctx);
-                } else {
-                    self.retry_later(ctx);
-                }
-            }
-            (Pending::Produce(_), Msg::ProduceResponse(resp)) => {
-                self.on_produce_response(ctx, resp)
-            }
-            (Pending::Fetch(_), Msg::FetchResponse(resp)) => self.on_fetch_response(ctx, resp),
-            _ => self.retry_later(ctx),
-        }
     }
 
     fn on_produce_response(&mut self, ctx: &mut KCtx<'_>, resp: ProduceResponse) {
@@ -397,7 +416,7 @@ impl Client {
         };
         if let Some(pending) = self.pending.take() {
             ctx.disconnect(self.peer_of(pending));
-            ctx.cancel_timer(Timer::RequestTimeout);
+            ctx.cancel_timer(ClientTimer::RequestTimeout);
         }
         self.drive(ctx);
     }

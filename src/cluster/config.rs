@@ -4,20 +4,11 @@
 
 use odradek_sim::NodeId;
 
+use crate::broker::BrokerConfig;
 use crate::client::ClientConfig;
+use crate::controller::{ControllerConfig, TopicSpec};
 use crate::protocol::TopicPartition;
 use crate::workload::{ConsumerAppConfig, ProducerAppConfig};
-
-/// A topic the controller creates at its first start.
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
-pub struct TopicSpec {
-    /// Its name.
-    pub name: String,
-    /// Partitions.
-    pub partitions: i32,
-    /// Replicas per partition.
-    pub replication_factor: usize,
-}
 
 /// Timers of the controller and brokers, in milliseconds.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -70,7 +61,8 @@ const REPLICA_LAG_TIME_MAX_MS_DEFAULT: u64 = 1_000;
 const _: () = assert!(HEARTBEAT_MS_DEFAULT * 3 <= SESSION_TIMEOUT_MS_DEFAULT);
 const _: () = assert!(SESSION_TIMEOUT_MS_DEFAULT < REPLICA_LAG_TIME_MAX_MS_DEFAULT);
 
-/// The cluster's shape and settings, shared by the controller and every broker.
+/// The cluster's shape and settings, from which the controller's and every broker's
+/// configuration is derived.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct ClusterSpec {
     /// The controller's node.
@@ -97,15 +89,58 @@ impl ClusterSpec {
             })
             .collect()
     }
+
+    /// The controller (node 0) and the brokers (nodes 1..), in node order; clients follow.
+    pub fn server_configs(&self) -> Vec<NodeConfig> {
+        assert_eq!(self.controller, NodeId(0), "the controller is node 0");
+        for (i, broker) in self.brokers.iter().enumerate() {
+            assert_eq!(broker.index(), i + 1, "brokers are nodes 1..");
+        }
+        let mut configs = vec![NodeConfig::Controller(self.controller_config())];
+        let broker = self.broker_config();
+        configs.extend(
+            self.brokers
+                .iter()
+                .map(|_| NodeConfig::Broker(broker.clone())),
+        );
+        configs
+    }
+
+    /// The controller's configuration.
+    pub fn controller_config(&self) -> ControllerConfig {
+        ControllerConfig {
+            brokers: self.brokers.clone(),
+            topics: self.topics.clone(),
+            min_insync_replicas: self.min_insync_replicas,
+            unclean_leader_election_enable: self.unclean_leader_election_enable,
+            session_timeout_ms: self.timing.session_timeout_ms,
+            sessions_expire: self.timing.periodic_timers,
+        }
+    }
+
+    /// Every broker's configuration.
+    pub fn broker_config(&self) -> BrokerConfig {
+        let timing = &self.timing;
+        BrokerConfig {
+            controller: self.controller,
+            min_insync_replicas: self.min_insync_replicas,
+            heartbeat_ms: timing.heartbeat_ms,
+            replica_lag_time_max_ms: timing.replica_lag_time_max_ms,
+            replica_fetch_backoff_ms: timing.replica_fetch_backoff_ms,
+            replica_request_timeout_ms: timing.replica_request_timeout_ms,
+            hw_checkpoint_ms: timing.hw_checkpoint_ms,
+            periodic_timers: timing.periodic_timers,
+        }
+    }
 }
 
 /// How to build one node.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub enum NodeConfig {
     /// The controller.
-    Controller(ClusterSpec),
+    Controller(ControllerConfig),
     /// A broker.
-    Broker(ClusterSpec),
+    Broker(BrokerConfig),
     /// A typed test client.
     Client(ClientConfig),
     /// A producer application.

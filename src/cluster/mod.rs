@@ -1,82 +1,47 @@
-//! The cluster as one node type for the engine: a controller, brokers and typed test
-//! clients, their configuration, channels and timers.
+//! The cluster: the one place that names every role. It composes the controller, the
+//! brokers, the typed test client and the workload applications into the node type the
+//! engine runs, wraps each role's timers into the cluster's, and builds whole runs (the
+//! cluster spec, the pipeline's nodes and its swarm scenario).
 //!
-//! Node ids double as broker ids. Every time-dependent decision (session expiry, ISR
-//! shrink after `replica.lag.time.max.ms`, request timeouts, fetch backoff) is a [`Timer`]
-//! firing; the wall clock only stamps records.
+//! Each role is a [`Node`] of its own, written against its own timer type; a handler of
+//! [`KafkaNode`] hands its role a context of the role's types through
+//! [`Ctx::within`](odradek_sim::RoleCtx::within), and `on_timer` unwraps a [`Timer`] back
+//! to the role that set it. Node ids double as broker ids
+//! ([`broker_id`](crate::protocol::broker_id)).
 
 mod config;
+mod pipeline;
 
-pub use config::{ClusterSpec, NodeConfig, Timing, TopicSpec};
+pub use config::{ClusterSpec, NodeConfig, Timing};
+pub use pipeline::{pipeline_configs, pipeline_swarm};
+
+pub use crate::controller::TopicSpec;
 
 use odradek_invariants::Observation;
-use odradek_sim::{Channel, Ctx, Node, NodeId, Peer};
+use odradek_sim::{Ctx, Node, NodeId, Peer};
 use serde::{Deserialize, Serialize};
 
-use crate::broker::Broker;
-use crate::client::Client;
-use crate::controller::Controller;
-use crate::protocol::{BrokerId, Msg, TopicPartition};
-use crate::workload::{ConsumerApp, ProducerApp, WorkloadTimer};
+use crate::broker::{Broker, BrokerTimer};
+use crate::client::{Client, ClientTimer};
+use crate::consumer::ConsumerTimer;
+use crate::controller::{Controller, ControllerTimer};
+use crate::protocol::Msg;
+use crate::workload::{ConsumerApp, ProducerApp, ProducerAppTimer};
 
-/// Broker to controller: registration, heartbeats, AlterPartition.
-pub const CONTROL: Channel = Channel(0);
-/// Controller to broker: pushed partition changes (`"controller_request"`).
-pub const PUSH: Channel = Channel(1);
-/// Follower to leader: Fetch and OffsetsForLeaderEpoch.
-pub const REPLICATION: Channel = Channel(2);
-/// Client to broker or controller.
-pub const CLIENT: Channel = Channel(3);
-
-/// Message kinds a delayed-ack fault may hold: responses and controller pushes.
-pub const HOLD_KINDS: [&str; 5] = [
-    "produce_response",
-    "fetch_response",
-    "controller_request",
-    "heartbeat_response",
-    "alter_partition_response",
-];
-
-/// The broker id of a node.
-pub fn broker_id(node: NodeId) -> BrokerId {
-    BrokerId::from(node.0)
-}
-
-/// The node of a broker id, if it is one.
-pub fn broker_node(broker: BrokerId) -> Option<NodeId> {
-    u16::try_from(broker).ok().map(NodeId)
-}
-
-/// Every timer of every node kind, keyed by what it is about, never by a counter.
+/// Every role's timers, each wrapped in its role's variant. Timers of one node due at the
+/// same moment fire in this order, which within a role is the role's own.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 pub enum Timer {
-    /// Controller: a broker's session expires unless it heartbeats first.
-    Session(BrokerId),
-    /// Broker: send a heartbeat (or register again).
-    Heartbeat,
-    /// Broker: a follower's next fetch (or OffsetsForLeaderEpoch) after a backoff.
-    Fetch(TopicPartition),
-    /// Broker: a follower's request to its leader went unanswered.
-    FetchTimeout(TopicPartition),
-    /// Broker: a leader's follower has not caught up for `replica.lag.time.max.ms`.
-    ReplicaLag(TopicPartition, BrokerId),
-    /// Broker: an AlterPartition went unanswered.
-    AlterPartitionTimeout(TopicPartition),
-    /// Broker: an acks=all produce waiting for offset `.1` timed out.
-    ProduceTimeout(TopicPartition, i64),
-    /// Broker: checkpoint every high watermark.
-    HwCheckpoint,
-    /// Client: send the next request.
-    Send,
-    /// Client: the request in flight went unanswered.
-    RequestTimeout,
-    /// Client: stop writing and read every partition back.
-    FinalRead,
-    /// Client: send the raw requests scripted for this time (ms).
-    Script(u64),
-    /// A workload application's timer (its client's, or its own pacing): one variant, so
-    /// the other node kinds ignore them all with one arm.
-    Workload(WorkloadTimer),
+    /// The controller's.
+    Controller(ControllerTimer),
+    /// A broker's.
+    Broker(BrokerTimer),
+    /// The typed test client's.
+    Client(ClientTimer),
+    /// A producer application's.
+    Producer(ProducerAppTimer),
+    /// A consumer application's.
+    Consumer(ConsumerTimer),
 }
 
 /// A node of the cluster.
@@ -128,6 +93,25 @@ impl KafkaNode {
     }
 }
 
+/// Runs `$call` on the role inside `$node`, against a context of the role's own timer
+/// type: the one place a role's handler meets the composite.
+macro_rules! with_role {
+    ($node:expr, $ctx:expr, |$role:ident, $rctx:ident| $call:expr) => {
+        match $node {
+            KafkaNode::Controller($role) => $ctx.within(Timer::Controller, same, |$rctx| $call),
+            KafkaNode::Broker($role) => $ctx.within(Timer::Broker, same, |$rctx| $call),
+            KafkaNode::Client($role) => $ctx.within(Timer::Client, same, |$rctx| $call),
+            KafkaNode::Producer($role) => $ctx.within(Timer::Producer, same, |$rctx| $call),
+            KafkaNode::Consumer($role) => $ctx.within(Timer::Consumer, same, |$rctx| $call),
+        }
+    };
+}
+
+/// Every role reports the invariants crate's observations.
+fn same(obs: Observation) -> Observation {
+    obs
+}
+
 impl Node for KafkaNode {
     type Msg = Msg;
     type Timer = Timer;
@@ -136,51 +120,49 @@ impl Node for KafkaNode {
 
     fn new(id: NodeId, config: &NodeConfig) -> Self {
         match config {
-            NodeConfig::Controller(spec) => KafkaNode::Controller(Controller::new(id, spec)),
-            NodeConfig::Broker(spec) => KafkaNode::Broker(Box::new(Broker::new(id, spec))),
+            NodeConfig::Controller(config) => KafkaNode::Controller(Controller::new(id, config)),
+            NodeConfig::Broker(config) => KafkaNode::Broker(Box::new(Broker::new(id, config))),
             NodeConfig::Client(config) => KafkaNode::Client(Client::new(id, config)),
-            NodeConfig::Producer(config) => KafkaNode::Producer(Box::new(ProducerApp::new(config))),
-            NodeConfig::Consumer(config) => KafkaNode::Consumer(Box::new(ConsumerApp::new(config))),
+            NodeConfig::Producer(config) => {
+                KafkaNode::Producer(Box::new(ProducerApp::new(id, config)))
+            }
+            NodeConfig::Consumer(config) => {
+                KafkaNode::Consumer(Box::new(ConsumerApp::new(id, config)))
+            }
         }
     }
 
     fn on_start(&mut self, ctx: &mut Ctx<'_, Self>) {
-        match self {
-            KafkaNode::Controller(node) => node.on_start(ctx),
-            KafkaNode::Broker(node) => node.on_start(ctx),
-            KafkaNode::Client(node) => node.on_start(ctx),
-            KafkaNode::Producer(node) => node.on_start(ctx),
-            KafkaNode::Consumer(node) => node.on_start(ctx),
-        }
+        with_role!(self, ctx, |role, ctx| role.on_start(ctx))
     }
 
     fn on_message(&mut self, ctx: &mut Ctx<'_, Self>, from: Peer, msg: Msg) {
-        match self {
-            KafkaNode::Controller(node) => node.on_message(ctx, from, msg),
-            KafkaNode::Broker(node) => node.on_message(ctx, from, msg),
-            KafkaNode::Client(node) => node.on_message(ctx, from, msg),
-            KafkaNode::Producer(node) => node.on_message(ctx, from, msg),
-            KafkaNode::Consumer(node) => node.on_message(ctx, from, msg),
-        }
+        with_role!(self, ctx, |role, ctx| role.on_message(ctx, from, msg))
     }
 
     fn on_timer(&mut self, ctx: &mut Ctx<'_, Self>, timer: Timer) {
-        match self {
-            KafkaNode::Controller(node) => node.on_timer(ctx, timer),
-            KafkaNode::Broker(node) => node.on_timer(ctx, timer),
-            KafkaNode::Client(node) => node.on_timer(ctx, timer),
-            KafkaNode::Producer(node) => node.on_timer(ctx, timer),
-            KafkaNode::Consumer(node) => node.on_timer(ctx, timer),
+        match (self, timer) {
+            (KafkaNode::Controller(role), Timer::Controller(timer)) => {
+                ctx.within(Timer::Controller, same, |ctx| role.on_timer(ctx, timer))
+            }
+            (KafkaNode::Broker(role), Timer::Broker(timer)) => {
+                ctx.within(Timer::Broker, same, |ctx| role.on_timer(ctx, timer))
+            }
+            (KafkaNode::Client(role), Timer::Client(timer)) => {
+                ctx.within(Timer::Client, same, |ctx| role.on_timer(ctx, timer))
+            }
+            (KafkaNode::Producer(role), Timer::Producer(timer)) => {
+                ctx.within(Timer::Producer, same, |ctx| role.on_timer(ctx, timer))
+            }
+            (KafkaNode::Consumer(role), Timer::Consumer(timer)) => {
+                ctx.within(Timer::Consumer, same, |ctx| role.on_timer(ctx, timer))
+            }
+            // A node's timers are only ever the ones its role set.
+            (node, timer) => unreachable!("{timer:?} fired on a node that never set it: {node:?}"),
         }
     }
 
     fn on_disconnect(&mut self, ctx: &mut Ctx<'_, Self>, peer: Peer) {
-        match self {
-            KafkaNode::Controller(_) => {}
-            KafkaNode::Broker(node) => node.on_disconnect(ctx, peer),
-            KafkaNode::Client(node) => node.on_disconnect(ctx, peer),
-            KafkaNode::Producer(node) => node.on_disconnect(ctx, peer),
-            KafkaNode::Consumer(node) => node.on_disconnect(ctx, peer),
-        }
+        with_role!(self, ctx, |role, ctx| role.on_disconnect(ctx, peer))
     }
 }

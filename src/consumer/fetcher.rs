@@ -11,7 +11,8 @@ use std::convert::Infallible;
 
 use bytes::Bytes;
 
-use crate::producer::{Command, Destination, Metadata};
+use crate::command::{Command, Destination};
+use crate::metadata::Metadata;
 use crate::protocol::{
     BrokerId, ErrorCode, FetchRequest, FetchResponse, ListOffsetsRequest, ListOffsetsResponse, Msg,
     OffsetSpec, TopicPartition,

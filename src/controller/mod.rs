@@ -8,51 +8,53 @@
 //! durably before any answer or push leaves, so a crash and restart lose nothing that was
 //! acted on. Session expiry is a timer firing; it reads no clock.
 
+mod config;
 mod election;
 mod state;
 
+pub use config::{ControllerConfig, ControllerTimer, TopicSpec};
 pub use state::{BrokerRecord, ControllerState, StateError};
 
 use odradek_invariants::Observation;
-use odradek_sim::{Ctx, NodeId, Peer};
+use odradek_sim::{Ctx, Node, NodeId, Peer};
 
-use crate::cluster::{broker_id, broker_node, ClusterSpec, KafkaNode, Timer, PUSH};
 use crate::protocol::{
-    AlterPartitionRequest, AlterPartitionResponse, BrokerId, ErrorCode, HeartbeatRequest,
-    HeartbeatResponse, Msg, PartitionState, RegisterRequest, RegisterResponse, TopicPartition,
+    broker_id, broker_node, AlterPartitionRequest, AlterPartitionResponse, BrokerId, ErrorCode,
+    HeartbeatRequest, HeartbeatResponse, Msg, PartitionState, RegisterRequest, RegisterResponse,
+    TopicPartition, PUSH,
 };
 
-type KCtx<'a> = Ctx<'a, KafkaNode>;
+type KCtx<'a> = Ctx<'a, Controller>;
 
 /// The controller node. See the module docs.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct Controller {
     me: NodeId,
-    spec: ClusterSpec,
+    config: ControllerConfig,
     state: ControllerState,
 }
 
 /// The controller halted on a disk error; the handler must stop.
 struct Halted;
 
-impl Controller {
+impl Node for Controller {
+    type Msg = Msg;
+    type Timer = ControllerTimer;
+    type Obs = Observation;
+    type Config = ControllerConfig;
+
     /// A fresh controller; `on_start` loads its state from disk.
-    pub fn new(me: NodeId, spec: &ClusterSpec) -> Self {
+    fn new(me: NodeId, config: &ControllerConfig) -> Self {
         Self {
             me,
-            spec: spec.clone(),
+            config: config.clone(),
             state: ControllerState::default(),
         }
     }
 
-    /// The committed state.
-    pub fn state(&self) -> &ControllerState {
-        &self.state
-    }
-
     /// Loads the state (halting on a damaged one), or creates it on first start, and arms
     /// every live broker's session.
-    pub fn on_start(&mut self, ctx: &mut KCtx<'_>) {
+    fn on_start(&mut self, ctx: &mut KCtx<'_>) {
         match ControllerState::load(ctx.disk()) {
             Ok(Some(state)) => self.state = state,
             Ok(None) => {
@@ -79,10 +81,43 @@ impl Controller {
         }
     }
 
+    /// Handles a request from a broker or client. Anything else gets an error response.
+    fn on_message(&mut self, ctx: &mut KCtx<'_>, from: Peer, msg: Msg) {
+        let _halted = match msg {
+            Msg::RegisterRequest(req) => self.on_register(ctx, from, req),
+            Msg::HeartbeatRequest(req) => self.on_heartbeat(ctx, from, req),
+            Msg::AlterPartitionRequest(req) => self.on_alter_partition(ctx, from, req),
+            Msg::InitProducerIdRequest => self.on_init_producer_id(ctx, from),
+            _ => {
+                ctx.send(from, Msg::ErrorResponse(ErrorCode::InvalidRequest));
+                Ok(())
+            }
+        };
+    }
+
+    /// A broker's session expired: fence it.
+    fn on_timer(&mut self, ctx: &mut KCtx<'_>, timer: ControllerTimer) {
+        let ControllerTimer::Session(broker) = timer;
+        let _halted = self.fence(ctx, broker);
+    }
+
+    /// Brokers redial; nothing the controller holds depends on a connection.
+    fn on_disconnect(&mut self, _ctx: &mut KCtx<'_>, _peer: Peer) {}
+}
+
+impl Controller {
+    /// The committed state.
+    pub fn state(&self) -> &ControllerState {
+        &self.state
+    }
+
     /// (Re)starts a broker's session, unless periodic timers (heartbeats) are off.
     fn arm_session(&self, ctx: &mut KCtx<'_>, broker: BrokerId) {
-        if self.spec.timing.periodic_timers {
-            ctx.set_timer(Timer::Session(broker), self.spec.timing.session_timeout_ms);
+        if self.config.sessions_expire {
+            ctx.set_timer(
+                ControllerTimer::Session(broker),
+                self.config.session_timeout_ms,
+            );
         }
     }
 
@@ -98,12 +133,12 @@ impl Controller {
     /// Creates the configured topics once every configured broker has registered, with
     /// every assigned replica in the ISR, as Kafka creates a topic on live brokers.
     fn maybe_create_topics(&mut self) -> Vec<TopicPartition> {
-        let brokers: Vec<BrokerId> = self.spec.brokers.iter().map(|&n| broker_id(n)).collect();
+        let brokers: Vec<BrokerId> = self.config.brokers.iter().map(|&n| broker_id(n)).collect();
         if !self.state.partitions.is_empty() || !brokers.iter().all(|&b| self.state.available(b)) {
             return Vec::new();
         }
         let mut partitions = Vec::new();
-        for topic in &self.spec.topics {
+        for topic in &self.config.topics {
             for p in 0..topic.partitions {
                 let replicas: Vec<BrokerId> = (0..topic.replication_factor.min(brokers.len()))
                     .map(|i| brokers[(p as usize + i) % brokers.len()])
@@ -125,34 +160,13 @@ impl Controller {
         self.state.partitions.iter().map(|p| p.tp.clone()).collect()
     }
 
-    /// Handles a request from a broker or client. Anything else gets an error response.
-    pub fn on_message(&mut self, ctx: &mut KCtx<'_>, from: Peer, msg: Msg) {
-        let _halted = match msg {
-            Msg::RegisterRequest(req) => self.on_register(ctx, from, req),
-            Msg::HeartbeatRequest(req) => self.on_heartbeat(ctx, from, req),
-            Msg::AlterPartitionRequest(req) => self.on_alter_partition(ctx, from, req),
-            Msg::InitProducerIdRequest => self.on_init_producer_id(ctx, from),
-            _ => {
-                ctx.send(from, Msg::ErrorResponse(ErrorCode::InvalidRequest));
-                Ok(())
-            }
-        };
-    }
-
-    /// A broker's session expired: fence it.
-    pub fn on_timer(&mut self, ctx: &mut KCtx<'_>, timer: Timer) {
-        if let Timer::Session(broker) = timer {
-            let _halted = self.fence(ctx, broker);
-        }
-    }
-
     fn on_register(
         &mut self,
         ctx: &mut KCtx<'_>,
         from: Peer,
         req: RegisterRequest,
     ) -> Result<(), Halted> {
-        let known = broker_node(req.broker).is_some_and(|n| self.spec.brokers.contains(&n));
+        let known = broker_node(req.broker).is_some_and(|n| self.config.brokers.contains(&n));
         if !known || broker_id(from.node) != req.broker {
             let error = ErrorCode::InvalidRequest;
             ctx.send(
@@ -173,7 +187,7 @@ impl Controller {
                 fenced: false,
             },
         );
-        let min_isr = self.spec.min_insync_replicas;
+        let min_isr = self.config.min_insync_replicas;
         let mut changed = Vec::new();
         if !req.clean {
             for state in &mut self.state.partitions {
@@ -265,7 +279,7 @@ impl Controller {
             reply(ctx, error, None);
             return Ok(());
         }
-        let min_isr = self.spec.min_insync_replicas;
+        let min_isr = self.config.min_insync_replicas;
         let new_isr: Vec<BrokerId> = req.new_isr.iter().map(|m| m.broker).collect();
         let state = self.state.partition_mut(&req.tp).expect("checked");
         election::alter_isr(state, &new_isr, min_isr);
@@ -336,7 +350,7 @@ impl Controller {
             Some(record) if !record.fenced => record.fenced = true,
             _ => return Ok(()),
         }
-        let min_isr = self.spec.min_insync_replicas;
+        let min_isr = self.config.min_insync_replicas;
         let mut changed = Vec::new();
         for state in &mut self.state.partitions {
             if election::remove_from_isr(state, &[broker], min_isr, true) {
@@ -352,8 +366,8 @@ impl Controller {
 
     /// Elects a leader for every leaderless partition that can have one.
     fn elect_offline(&mut self, ctx: &mut KCtx<'_>) -> Vec<TopicPartition> {
-        let min_isr = self.spec.min_insync_replicas;
-        let unclean = self.spec.unclean_leader_election_enable;
+        let min_isr = self.config.min_insync_replicas;
+        let unclean = self.config.unclean_leader_election_enable;
         let available: Vec<BrokerId> = (self.state.brokers.iter())
             .filter(|(_, r)| !r.fenced)
             .map(|(id, _)| *id)

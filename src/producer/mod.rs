@@ -12,7 +12,7 @@
 //! request, [`RecordAccumulator::reenqueue`] takes retries back, and
 //! [`RecordAccumulator::complete`] hands each send its [`SendOutcome`]. The [`Sender`] runs
 //! that loop against brokers: it owns the accumulator and turns responses, timers and
-//! resets into [`Command`]s for its node.
+//! resets into [`Command`](crate::command::Command)s for its node.
 //!
 //! ```
 //! use odradek::producer::*;
@@ -45,9 +45,7 @@
 
 mod accumulator;
 mod batch;
-mod command;
 mod config;
-mod metadata;
 mod murmur2;
 mod outcome;
 mod partitioner;
@@ -60,12 +58,10 @@ pub use accumulator::{
     BatchResult, Completion, RecordAccumulator,
 };
 pub use batch::{ProducerBatch, ProducerIdEpoch, RecordSend, SendId};
-pub use command::{Command, Destination};
 pub use config::{
     Acks, ConfigError, PartitionerKind, ProducerConfig, BATCH_SIZE_DEFAULT, BUFFER_MEMORY_DEFAULT,
     IDEMPOTENT_IN_FLIGHT_MAX, MAX_REQUEST_SIZE_DEFAULT,
 };
-pub use metadata::{LeaderInfo, Metadata};
 pub use murmur2::{murmur2, to_positive};
 pub use outcome::{classify, DeliveryError, FailureKind, RecordMetadata, SendOutcome};
 pub use partitioner::{partition_for_key, PartitionError, Partitioner};

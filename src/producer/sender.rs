@@ -47,11 +47,11 @@ use super::accumulator::{
     RecordAccumulator,
 };
 use super::batch::{ProducerBatch, ProducerIdEpoch, SendId};
-use super::command::{Command, Destination};
 use super::config::{Acks, ConfigError, ProducerConfig};
-use super::metadata::Metadata;
 use super::outcome::{DeliveryError, SendOutcome};
 use super::topic_partition::TopicPartition;
+use crate::command::{Command, Destination};
+use crate::metadata::Metadata;
 
 /// What the Sender asks its node to do; events are completed sends, each exactly once.
 pub type SenderCommand = Command<SenderTimer, (SendId, SendOutcome)>;

@@ -311,6 +311,15 @@ pub enum Msg {
     ErrorResponse(ErrorCode),
 }
 
+/// Message kinds a delayed-ack fault may hold: responses and controller pushes.
+pub const HOLD_KINDS: [&str; 5] = [
+    "produce_response",
+    "fetch_response",
+    "controller_request",
+    "heartbeat_response",
+    "alter_partition_response",
+];
+
 impl Message for Msg {
     fn kind(&self) -> &'static str {
         match self {

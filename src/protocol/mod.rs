@@ -5,19 +5,22 @@
 //! broker epochs on everything the controller accepts, and records as RecordBatch v2 bytes.
 //! Responses are correlated by what the protocol already carries (partition, epochs,
 //! offsets) and by the FIFO order of a connection, never by request ids, so node state
-//! stays finite for the explorer. [`Msg::kind`] names each message for fault filters
-//! (`"produce_response"`, `"fetch_response"`, `"controller_request"`).
+//! stays finite for the explorer. [`Msg::kind`](odradek_sim::Message::kind) names each message for fault filters
+//! (`"produce_response"`, `"fetch_response"`, `"controller_request"`); [`CONTROL`],
+//! [`PUSH`], [`REPLICATION`] and [`CLIENT`] name the connections they travel on.
 
+mod address;
 mod error;
 mod messages;
 
+pub use address::{broker_id, broker_node, CLIENT, CONTROL, PUSH, REPLICATION};
 pub use error::ErrorCode;
 pub use messages::{
     AlterPartitionRequest, AlterPartitionResponse, FetchRequest, FetchResponse, HeartbeatRequest,
     HeartbeatResponse, IsrMember, ListOffsetsRequest, ListOffsetsResponse, MetadataResponse, Msg,
     OffsetSpec, OffsetsForLeaderEpochRequest, OffsetsForLeaderEpochResponse, PartitionProduce,
     PartitionProduceResponse, PartitionState, ProduceRequest, ProduceResponse, RegisterRequest,
-    RegisterResponse, ACKS_ALL,
+    RegisterResponse, ACKS_ALL, HOLD_KINDS,
 };
 
 use std::fmt;

@@ -1,12 +1,13 @@
 //! The consumer application node. See [`ConsumerApp`].
 
 use odradek_invariants::{HistoryEvent, Observation, ReadRecord};
-use odradek_sim::{NodeId, Peer};
+use odradek_sim::{Ctx, Node, NodeId, Peer};
 
-use super::{KCtx, Routes, WorkloadTimer};
-use crate::cluster::Timer;
-use crate::consumer::{Consumer, ConsumerCommand, ConsumerConfig, PollEvent};
-use crate::protocol::{Msg, TopicPartition};
+use super::Routes;
+use crate::consumer::{Consumer, ConsumerCommand, ConsumerConfig, ConsumerTimer, PollEvent};
+use crate::protocol::{broker_id, Msg, TopicPartition};
+
+type KCtx<'a> = Ctx<'a, ConsumerApp>;
 
 /// What the consumer application reads and how.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
@@ -36,10 +37,15 @@ pub struct ConsumerApp {
 
 const ROUTES: Routes = Routes { controller: None };
 
-impl ConsumerApp {
+impl Node for ConsumerApp {
+    type Msg = Msg;
+    type Timer = ConsumerTimer;
+    type Obs = Observation;
+    type Config = ConsumerAppConfig;
+
     /// A consumer application with nothing assigned yet.
-    pub fn new(config: &ConsumerAppConfig) -> ConsumerApp {
-        let bootstrap = config.brokers.iter().map(|&n| crate::cluster::broker_id(n));
+    fn new(_me: NodeId, config: &ConsumerAppConfig) -> ConsumerApp {
+        let bootstrap = config.brokers.iter().map(|&n| broker_id(n));
         ConsumerApp {
             consumer: Consumer::new(config.consumer.clone(), bootstrap.collect()),
             config: config.clone(),
@@ -47,42 +53,37 @@ impl ConsumerApp {
     }
 
     /// Assigns the partitions.
-    pub fn on_start(&mut self, ctx: &mut KCtx<'_>) {
+    fn on_start(&mut self, ctx: &mut KCtx<'_>) {
         let commands = self.consumer.assign(&self.config.partitions);
         self.carry_out(ctx, commands);
         self.poll(ctx);
     }
 
     /// A response from a broker.
-    pub fn on_message(&mut self, ctx: &mut KCtx<'_>, from: Peer, msg: Msg) {
+    fn on_message(&mut self, ctx: &mut KCtx<'_>, from: Peer, msg: Msg) {
         let commands = self.consumer.handle_response(ROUTES.destination(from), msg);
         self.carry_out(ctx, commands);
         self.poll(ctx);
     }
 
     /// One of the consumer's timers.
-    pub fn on_timer(&mut self, ctx: &mut KCtx<'_>, timer: Timer) {
-        if let Timer::Workload(WorkloadTimer::Consumer(timer)) = timer {
-            let commands = self.consumer.handle_timer(timer);
-            self.carry_out(ctx, commands);
-            self.poll(ctx);
-        }
-    }
-
-    /// A connection was reset: the consumer asks again.
-    pub fn on_disconnect(&mut self, ctx: &mut KCtx<'_>, peer: Peer) {
-        let commands = self.consumer.handle_disconnect(ROUTES.destination(peer));
+    fn on_timer(&mut self, ctx: &mut KCtx<'_>, timer: ConsumerTimer) {
+        let commands = self.consumer.handle_timer(timer);
         self.carry_out(ctx, commands);
         self.poll(ctx);
     }
 
+    /// A connection was reset: the consumer asks again.
+    fn on_disconnect(&mut self, ctx: &mut KCtx<'_>, peer: Peer) {
+        let commands = self.consumer.handle_disconnect(ROUTES.destination(peer));
+        self.carry_out(ctx, commands);
+        self.poll(ctx);
+    }
+}
+
+impl ConsumerApp {
     fn carry_out(&mut self, ctx: &mut KCtx<'_>, commands: Vec<ConsumerCommand>) {
-        ROUTES.carry_out(
-            ctx,
-            commands,
-            WorkloadTimer::Consumer,
-            |_, never| match never {},
-        );
+        ROUTES.carry_out(ctx, commands, |timer| timer, |_, never| match never {});
     }
 
     /// Polls until a poll gives nothing, recording every record and reset.

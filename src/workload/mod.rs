@@ -6,39 +6,26 @@
 //! - [`ConsumerApp`] owns a [`Consumer`](crate::consumer::Consumer), assigns partitions
 //!   and polls whenever an input may have given it records.
 //!
-//! The clients are sans-IO state machines that speak in [`Command`]s; this module is the
-//! thin layer that turns them into `Ctx` calls: a [`Destination`] becomes a `Peer` on the
-//! [`CLIENT`] channel, a client timer is wrapped in the cluster's [`Timer`], and a `Peer`
-//! that answered becomes a `Destination` again. So the same clients run under the
-//! simulation driver and the explorer.
+//! The clients are libraries inside these nodes: sans-IO state machines that speak in
+//! [`Command`]s as data. This module is the thin layer that turns them into calls on the
+//! node's role context: a [`Destination`] becomes a `Peer` on the [`CLIENT`] channel, a
+//! library timer is wrapped in the application's own timer type, and a `Peer` that
+//! answered becomes a `Destination` again. So the same clients run under any driver.
 
 mod consumer_app;
 mod producer_app;
 
 pub use consumer_app::{ConsumerApp, ConsumerAppConfig};
-pub use producer_app::{ProducerApp, ProducerAppConfig};
+pub use producer_app::{ProducerApp, ProducerAppConfig, ProducerAppTimer};
 
-use odradek_sim::{nemesis, Ctx, NodeId, Peer, RngStream, Scenario, SimRng};
-use serde::{Deserialize, Serialize};
+use odradek_invariants::Observation;
+use odradek_sim::{NodeId, Peer, RoleCtx};
 
-use crate::cluster::{
-    broker_id, broker_node, ClusterSpec, KafkaNode, NodeConfig, Timer, CLIENT, HOLD_KINDS,
-};
-use crate::consumer::{ConsumerConfig, ConsumerTimer};
-use crate::producer::{Command, Destination, SenderTimer};
+use crate::command::{Command, Destination};
+use crate::protocol::{broker_id, broker_node, Msg, CLIENT};
 
-type KCtx<'a> = Ctx<'a, KafkaNode>;
-
-/// The workload applications' timers, wrapped in the cluster's [`Timer::Workload`].
-#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
-pub enum WorkloadTimer {
-    /// Producer application: hand the next values to the Sender.
-    ProduceTick,
-    /// Producer application: one of its Sender's timers.
-    Sender(SenderTimer),
-    /// Consumer application: one of its consumer's timers.
-    Consumer(ConsumerTimer),
-}
+/// The context of an application whose timers are `T`.
+type AppCtx<'a, T> = RoleCtx<'a, Msg, T, Observation>;
 
 /// Where a client's requests go: brokers by id, and the controller if the client has one.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -69,90 +56,25 @@ impl Routes {
     }
 
     /// Carries out `commands` in order: messages and resets go to their peers, timers are
-    /// wrapped by `timer` into [`Timer::Workload`], and events are handed to `event`.
-    fn carry_out<T, E>(
+    /// wrapped by `timer` into the application's, and events are handed to `event`.
+    fn carry_out<T, A, E>(
         self,
-        ctx: &mut KCtx<'_>,
+        ctx: &mut AppCtx<'_, A>,
         commands: Vec<Command<T, E>>,
-        timer: fn(T) -> WorkloadTimer,
-        mut event: impl FnMut(&mut KCtx<'_>, E),
+        timer: fn(T) -> A,
+        mut event: impl FnMut(&mut AppCtx<'_, A>, E),
     ) {
         for command in commands {
             match command {
                 Command::Send { to, msg } => ctx.send(self.peer(to), msg),
                 Command::Disconnect(to) => ctx.disconnect(self.peer(to)),
-                Command::SetTimer { timer: t, delay_ms } => {
-                    ctx.set_timer(Timer::Workload(timer(t)), delay_ms)
-                }
-                Command::CancelTimer(t) => ctx.cancel_timer(Timer::Workload(timer(t))),
+                Command::SetTimer { timer: t, delay_ms } => ctx.set_timer(timer(t), delay_ms),
+                Command::CancelTimer(t) => ctx.cancel_timer(timer(t)),
                 Command::Event(e) => event(ctx, e),
             }
         }
     }
 }
 
-/// The nodes of a pipeline run: the controller (node 0), the brokers (nodes 1..), then one
-/// producer application and one consumer application that reads every partition of the
-/// cluster from the earliest offset. The end-to-end tests and the pipeline benchmark share
-/// this shape, so their figures describe the same system.
-pub fn pipeline_configs(
-    cluster: &ClusterSpec,
-    producer: ProducerAppConfig,
-    consumer: ConsumerConfig,
-) -> Vec<NodeConfig> {
-    assert_eq!(cluster.controller, NodeId(0), "the controller is node 0");
-    for (i, broker) in cluster.brokers.iter().enumerate() {
-        assert_eq!(broker.index(), i + 1, "brokers are nodes 1..");
-    }
-    let mut configs = vec![NodeConfig::Controller(cluster.clone())];
-    configs.extend(
-        cluster
-            .brokers
-            .iter()
-            .map(|_| NodeConfig::Broker(cluster.clone())),
-    );
-    configs.push(NodeConfig::Producer(producer));
-    configs.push(NodeConfig::Consumer(ConsumerAppConfig {
-        brokers: cluster.brokers.clone(),
-        partitions: cluster.partitions(),
-        consumer,
-        max_poll_records: MAX_POLL_RECORDS,
-    }));
-    configs
-}
-
 /// Kafka's default `max.poll.records`.
 pub const MAX_POLL_RECORDS: usize = 500;
-
-/// The seed's swarm scenario for a pipeline run, within the fault budget of the cluster
-/// tests (`tests/cluster_swarm.rs`): the nemesis draws kinds and rates from the seed, and
-/// crashes, disk and clock faults hit only the controller and the brokers (the
-/// applications keep no durable state, so a crash of theirs would only forget sends).
-/// Crashes of any mode and disk damage (bit flips, read errors, failed fsyncs, full disks)
-/// hit one broker the nemesis draws per seed (`NemesisOptions::lossy_nodes_max`,
-/// `crashes_are_lossy`). So at most one replica restarts unclean or loses unsynced data,
-/// fewer than `min.insync.replicas`, and every acked acks=all record must survive.
-pub fn pipeline_swarm(
-    seed: u64,
-    cluster: &ClusterSpec,
-    faults_ms: u64,
-    settle_ms: u64,
-) -> Scenario {
-    let mut rng = SimRng::for_stream(seed, RngStream::Swarm);
-    let mut targets = vec![cluster.controller];
-    targets.extend(&cluster.brokers);
-    let kinds = HOLD_KINDS.iter().map(|k| k.to_string()).collect();
-    let mut options = nemesis::swarm(&mut rng, targets, kinds);
-    // One broker drawn per seed may lose data; every crash is an unclean shutdown that
-    // KIP-966 counts as possibly lossy, so crashes are confined to it as well. The
-    // controller holds the only copy of the metadata: it crashes, but loses nothing.
-    options.lossy_nodes_max = Some(1);
-    options.lossless = vec![cluster.controller];
-    options.crashes_are_lossy = true;
-    Scenario {
-        faults_ms,
-        settle_ms,
-        nemesis: options,
-        ..Scenario::default()
-    }
-}

@@ -3,14 +3,17 @@
 use std::collections::BTreeSet;
 
 use odradek_invariants::{Completion, HistoryEvent, Observation, Operation, PartitionRef};
-use odradek_sim::{NodeId, Peer};
+use odradek_sim::{Ctx, Node, NodeId, Peer};
+use serde::{Deserialize, Serialize};
 
-use super::{KCtx, Routes, WorkloadTimer};
-use crate::cluster::Timer;
+use super::Routes;
 use crate::producer::{
     JsonSerializer, Partitioner, ProducerConfig, RecordSerializer, SendId, SendOutcome, Sender,
-    SenderCommand, StringSerializer, TopicPartition,
+    SenderCommand, SenderTimer, StringSerializer, TopicPartition,
 };
+use crate::protocol::{broker_id, Msg};
+
+type KCtx<'a> = Ctx<'a, ProducerApp>;
 
 /// What the producer application sends and how.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
@@ -34,6 +37,15 @@ pub struct ProducerAppConfig {
     pub tick_ms: u64,
 }
 
+/// The producer application's timers: its own pacing, then its Sender's.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+pub enum ProducerAppTimer {
+    /// Hand the next values to the Sender.
+    ProduceTick,
+    /// One of the Sender's timers.
+    Sender(SenderTimer),
+}
+
 /// A producer application: every `tick_ms` it hands the next `values_per_tick` unique
 /// values to its [`Sender`], one ProducerRecord each (value as JSON, key as a string),
 /// and records each send's invoke and its one completion in the history.
@@ -55,11 +67,16 @@ pub struct ProducerApp {
     open: BTreeSet<u64>,
 }
 
-impl ProducerApp {
+impl Node for ProducerApp {
+    type Msg = Msg;
+    type Timer = ProducerAppTimer;
+    type Obs = Observation;
+    type Config = ProducerAppConfig;
+
     /// A producer application that has sent nothing. Panics if the producer config does not
     /// validate: a test that builds one has a bug.
-    pub fn new(config: &ProducerAppConfig) -> ProducerApp {
-        let bootstrap = config.brokers.iter().map(|&n| crate::cluster::broker_id(n));
+    fn new(_me: NodeId, config: &ProducerAppConfig) -> ProducerApp {
+        let bootstrap = config.brokers.iter().map(|&n| broker_id(n));
         let sender = Sender::new(config.producer.clone(), bootstrap.collect())
             .expect("the workload's producer config validates");
         ProducerApp {
@@ -75,24 +92,15 @@ impl ProducerApp {
         }
     }
 
-    /// Whether every value was sent and every send completed: the liveness a run's end
-    /// checks beside the history.
-    pub fn done(&self) -> bool {
-        self.value_next > self.config.values_max && self.open.is_empty()
-    }
-
     /// Starts the Sender and the ticks.
-    pub fn on_start(&mut self, ctx: &mut KCtx<'_>) {
+    fn on_start(&mut self, ctx: &mut KCtx<'_>) {
         let commands = self.sender.start();
         self.carry_out(ctx, commands);
-        ctx.set_timer(
-            Timer::Workload(WorkloadTimer::ProduceTick),
-            self.config.tick_ms,
-        );
+        ctx.set_timer(ProducerAppTimer::ProduceTick, self.config.tick_ms);
     }
 
     /// A response from the controller or a broker.
-    pub fn on_message(&mut self, ctx: &mut KCtx<'_>, from: Peer, msg: crate::protocol::Msg) {
+    fn on_message(&mut self, ctx: &mut KCtx<'_>, from: Peer, msg: Msg) {
         let commands = self
             .sender
             .handle_response(self.routes.destination(from), msg);
@@ -100,31 +108,35 @@ impl ProducerApp {
     }
 
     /// A tick or one of the Sender's timers.
-    pub fn on_timer(&mut self, ctx: &mut KCtx<'_>, timer: Timer) {
+    fn on_timer(&mut self, ctx: &mut KCtx<'_>, timer: ProducerAppTimer) {
         match timer {
-            Timer::Workload(WorkloadTimer::ProduceTick) => self.tick(ctx),
-            Timer::Workload(WorkloadTimer::Sender(timer)) => {
+            ProducerAppTimer::ProduceTick => self.tick(ctx),
+            ProducerAppTimer::Sender(timer) => {
                 let commands = self.sender.handle_timer(timer);
                 self.carry_out(ctx, commands);
             }
-            _ => {}
         }
     }
 
     /// A connection was reset: the Sender decides what its requests' outcomes are.
-    pub fn on_disconnect(&mut self, ctx: &mut KCtx<'_>, peer: Peer) {
+    fn on_disconnect(&mut self, ctx: &mut KCtx<'_>, peer: Peer) {
         let commands = self.sender.handle_disconnect(self.routes.destination(peer));
         self.carry_out(ctx, commands);
+    }
+}
+
+impl ProducerApp {
+    /// Whether every value was sent and every send completed: the liveness a run's end
+    /// checks beside the history.
+    pub fn done(&self) -> bool {
+        self.value_next > self.config.values_max && self.open.is_empty()
     }
 
     fn tick(&mut self, ctx: &mut KCtx<'_>) {
         if self.value_next > self.config.values_max {
             return;
         }
-        ctx.set_timer(
-            Timer::Workload(WorkloadTimer::ProduceTick),
-            self.config.tick_ms,
-        );
+        ctx.set_timer(ProducerAppTimer::ProduceTick, self.config.tick_ms);
         let Some(partitions) = self.sender.metadata().partition_count(&self.config.topic) else {
             return;
         };
@@ -180,6 +192,6 @@ impl ProducerApp {
             ctx.observe(Observation::History(HistoryEvent::Complete(completion)));
         };
         self.routes
-            .carry_out(ctx, commands, WorkloadTimer::Sender, complete);
+            .carry_out(ctx, commands, ProducerAppTimer::Sender, complete);
     }
 }

@@ -63,9 +63,7 @@ pub fn client(brokers: &[NodeId], writes_max: u64, final_read_at_ms: Option<u64>
 
 /// Controller, three brokers, client.
 pub fn configs(writes_max: u64, final_read_at_ms: Option<u64>) -> Vec<NodeConfig> {
-    let spec = spec(&BROKERS);
-    let mut configs = vec![NodeConfig::Controller(spec.clone())];
-    configs.extend(BROKERS.iter().map(|_| NodeConfig::Broker(spec.clone())));
+    let mut configs = spec(&BROKERS).server_configs();
     configs.push(NodeConfig::Client(client(
         &BROKERS,
         writes_max,
