@@ -120,6 +120,15 @@ fn same_seed_gives_the_same_trace_hash() {
 }
 
 #[test]
+fn different_seeds_give_different_trace_hashes() {
+    let hashes: std::collections::BTreeSet<u64> = (1..=8)
+        .map(|seed| run_seed(seed).unwrap_or_else(|e| panic!("seed {seed}: {e}")))
+        .map(|outcome| outcome.trace_hash)
+        .collect();
+    assert_eq!(hashes.len(), 8, "{hashes:x?}");
+}
+
+#[test]
 fn replica_that_led_an_epoch_without_appending_reconverges_by_kip279_rounds() {
     // Found by this test's seeds: n3 led epoch 5 without appending, then followed n2,
     // whose epochs are 1, 3 and 7. Asked about epoch 5, n2 answers epoch 3, which n3 does

@@ -35,8 +35,9 @@ pub trait Node: Clone + Eq + Hash + Debug + Sized {
     /// The node's own timer names. Timers are keyed by value: setting an armed timer
     /// re-arms it.
     type Timer: Clone + Eq + Ord + Hash + Debug + Serialize + DeserializeOwned;
-    /// What the node reports to the checkers; kept in a log beside the world.
-    type Obs: Clone + Debug;
+    /// What the node reports to the checkers; kept in a log beside the world and folded
+    /// into the trace hash, so determinism covers what the checkers judge.
+    type Obs: Clone + Hash + Debug;
     /// What a node is built from. The world keeps each node's configuration, so a
     /// restart builds a fresh value from it and nothing of the crashed value survives.
     type Config: Clone + Debug;

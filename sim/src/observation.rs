@@ -9,7 +9,7 @@ use crate::fault::CrashMode;
 use crate::sim_disk::FaultReport;
 
 /// One logged fact.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct Observation<O> {
     /// Virtual time, in microseconds.
     pub time_us: u64,
@@ -20,7 +20,7 @@ pub struct Observation<O> {
 }
 
 /// What a log entry records.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub enum Observed<O> {
     /// The node reported this through `ctx.observe`.
     Node(O),

@@ -476,10 +476,12 @@ impl<N: Node> Simulation<N> {
         tracing::trace!(time_us = self.now_us, ?event, ?message, "applied");
         self.account(&event);
         self.trace.push(self.now_us, event, message, answers, None);
+        let logged = self.log.len();
         for effect in effects.drain(..) {
             self.schedule_effect(effect);
         }
         self.effects = effects;
+        self.trace.fold(&self.log[logged..]);
         #[cfg(debug_assertions)]
         self.assert_mirrors_world();
         Ok(())

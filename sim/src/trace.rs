@@ -1,5 +1,6 @@
 //! The trace: every event a run applied, with its virtual time, node, delivered message
-//! and choice answers, and a stable hash over all of it.
+//! and choice answers, and a stable hash over all of it and over the observation log
+//! each event wrote (what the checkers judge).
 //!
 //! The hash is 64-bit FNV-1a, implemented here with its published constants (no keys, no
 //! per-process randomness), fed through `Hash`. It is therefore stable across runs,
@@ -125,6 +126,16 @@ impl<N: Node> Trace<N> {
             skipped,
             hash: hasher.finish(),
         });
+    }
+
+    /// Folds `value` into the last entry's hash: what its event made the nodes and the
+    /// engine log, so two runs that log differently hash differently.
+    pub(crate) fn fold<T: Hash + ?Sized>(&mut self, value: &T) {
+        if let Some(last) = self.entries.last_mut() {
+            let mut hasher = Fnv64(last.hash);
+            value.hash(&mut hasher);
+            last.hash = hasher.finish();
+        }
     }
 
     /// The entries, in order.

@@ -42,6 +42,9 @@ struct Cfg {
     tick_ms: Option<u64>,
     panic_on: Option<u32>,
     halt_on: Option<u32>,
+    /// Added to every tick count the node observes: changes what it reports, not what it
+    /// does.
+    observed_offset: u32,
 }
 
 /// Answers every ping with a pong and remembers everything that happened to it.
@@ -91,7 +94,7 @@ impl Node for Echo {
     fn on_timer(&mut self, ctx: &mut Ctx<'_, Self>, timer: Tick) {
         assert_eq!(timer, Tick::Tick);
         self.ticks += 1;
-        ctx.observe(self.ticks);
+        ctx.observe(self.ticks + self.cfg.observed_offset);
         ctx.set_timer(Tick::Tick, self.cfg.tick_ms.expect("ticking"));
     }
 
@@ -604,4 +607,30 @@ fn scenario_round_trips_through_json() {
     );
     let text = serde_json::to_string(&scenario).expect("serializes");
     assert_eq!(Scenario::from_json(&text, 2), Ok(scenario));
+}
+
+#[test]
+fn the_trace_hash_covers_what_nodes_observe() {
+    let run = |observed_offset| {
+        let ticking = Cfg {
+            tick_ms: Some(100),
+            observed_offset,
+            ..Cfg::default()
+        };
+        let mut sim =
+            Simulation::<Echo>::new(vec![ticking], &scenario(1_000, Vec::new()), 1).expect("valid");
+        sim.run(&mut |_| Ok(())).expect("runs");
+        sim
+    };
+    let (plain, shifted) = (run(0), run(1_000));
+    assert_eq!(plain.stats().events, shifted.stats().events);
+    assert!(plain.stats().events >= 10, "the node ticked");
+    let events = |sim: &Simulation<Echo>| {
+        let entries = sim.trace().entries().iter();
+        entries
+            .map(|e| format!("{} {:?}", e.time_us, e.event))
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(events(&plain), events(&shifted), "the same events");
+    assert_ne!(plain.trace().hash(), shifted.trace().hash());
 }

@@ -127,7 +127,7 @@ enum PairTimer {
     Pinger(PingerTimer),
 }
 
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 enum PairObs {
     Count(u32),
     Pong(String),

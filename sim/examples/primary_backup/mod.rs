@@ -124,7 +124,7 @@ pub enum Timer {
 }
 
 /// What the nodes report.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub enum Obs {
     /// The client got an ack: a promise that `value` stays at `index`.
     Acked {
