@@ -1,0 +1,195 @@
+//! Durability: an acked acks=all record stays at its offset and the final read returns it
+//! (`lost-write`), unless the history proves the loss allowed by DESIGN's causal chain;
+//! and an acked record the log kept is polled by a consumer that passed it (`unseen`).
+//!
+//! The chain, each link cited in the allowed loss: (a) the first election after the ack
+//! whose leader lacked the record was the last-known-leader fallback or an enabled unclean
+//! election; (b) for the fallback, that leader lost the record on its own disk (a
+//! recovery that ended below the record, or cut it, after a reported disk fault), not by a
+//! truncation; (c) the ISR and ELR the oracle re-derived before the election were empty
+//! (fallback), or held no replica that had the record (unclean). A copy removed by a
+//! truncation never counts as lost by the disk.
+
+use crate::history::ReadRecord;
+use crate::invariant::Invariant;
+use crate::model::Election;
+use crate::observation::ElectionKind;
+use crate::oracle::{Oracle, Polled, Tracked};
+use crate::verdict::Verdict;
+use crate::violation::{partition_name, AllowedLoss, Violation};
+
+/// What the reads say about a tracked record.
+enum Found {
+    /// Read at its offset.
+    Read,
+    /// Its offset held another value, or nothing (the read ended below it).
+    Missing(String),
+}
+
+/// Looks `tracked` up in the final read of its partition, or in the consumers' polls when
+/// there is none.
+fn find(oracle: &Oracle, tracked: &Tracked) -> Found {
+    let at = |records: &mut dyn Iterator<Item = ReadRecord>| {
+        records
+            .filter(|r| r.offset == tracked.offset)
+            .last()
+            .map(|r| r.value)
+    };
+    let found = match oracle.final_reads.get(&tracked.partition) {
+        Some(read) => at(&mut read.records.iter().copied()),
+        None => {
+            let mut polled = (oracle.polls.iter())
+                .filter(|((_, p), _)| *p == tracked.partition)
+                .flat_map(|(_, polls)| polls.iter())
+                .filter_map(|p| match *p {
+                    Polled::Record { offset, value, .. } => Some(ReadRecord { offset, value }),
+                    Polled::Reset { .. } => None,
+                });
+            at(&mut polled)
+        }
+    };
+    match found {
+        Some(value) if value == tracked.value => Found::Read,
+        Some(value) => Found::Missing(format!("value_{value}")),
+        None => Found::Missing("nothing".into()),
+    }
+}
+
+/// The chain for a lost record, or why it does not hold.
+fn chain(oracle: &Oracle, tracked: &Tracked) -> Result<Vec<String>, String> {
+    let Some((election, how)) = &tracked.lossy_election else {
+        return Err("no election installed a leader without it".into());
+    };
+    let Election {
+        leader,
+        leader_epoch,
+        kind,
+        isr_before,
+        elr_before,
+        time_us,
+    } = election;
+    let a = format!(
+        "n{leader} elected at epoch {leader_epoch} by {kind:?} at {} ms without the record",
+        time_us / 1000
+    );
+    let holders: Vec<i32> = tracked.losses.keys().copied().collect();
+    match kind {
+        ElectionKind::Isr | ElectionKind::Elr => Err(format!("{a}, from the {kind:?}")),
+        ElectionKind::Unclean if !oracle.config.unclean_leader_election_enable => {
+            Err(format!("{a}, though unclean election is disabled"))
+        }
+        ElectionKind::Unclean => {
+            let eligible: Vec<i32> = (holders.iter().copied())
+                .filter(|h| isr_before.contains(h) || elr_before.contains(h))
+                .collect();
+            if !eligible.is_empty() {
+                return Err(format!("{a}, while holders {eligible:?} were eligible"));
+            }
+            let b = format!("unclean election with holders {holders:?} outside ISR and ELR");
+            let c = format!("ISR {isr_before:?} and ELR {elr_before:?} held no copy");
+            Ok(vec![a, b, c])
+        }
+        ElectionKind::LastKnownLeader => {
+            let b = match how {
+                Some(how)
+                    if how.starts_with("lost by its disk")
+                        || how.starts_with("cut by log recovery") =>
+                {
+                    if how.contains("with no disk fault reported") {
+                        return Err(format!("{a}, which {how}"));
+                    }
+                    how.clone()
+                }
+                Some(how) => return Err(format!("{a}, which lost it not by its disk: {how}")),
+                None => return Err(format!("{a}, which never held it")),
+            };
+            if !isr_before.is_empty() || !elr_before.is_empty() {
+                return Err(format!(
+                    "{a}, while ISR {isr_before:?} or ELR {elr_before:?} were not empty"
+                ));
+            }
+            let c = format!(
+                "ISR and ELR empty by KIP-966's rule; holders {holders:?} left them legitimately"
+            );
+            Ok(vec![a, b, c])
+        }
+    }
+}
+
+/// The history checks of this group; allowed losses are filed first, so the anomalies
+/// that follow them are reported as their consequences.
+pub(crate) fn judge(oracle: &Oracle, verdict: &mut Verdict) {
+    for tracked in &oracle.tracked {
+        let Found::Missing(found) = find(oracle, tracked) else {
+            continue;
+        };
+        match chain(oracle, tracked) {
+            Ok(chain) => verdict.allowed_losses.push(AllowedLoss {
+                partition: tracked.partition.clone(),
+                offset: tracked.offset,
+                value: tracked.value,
+                chain,
+            }),
+            Err(why) => {
+                let losses: Vec<String> = tracked.losses.values().cloned().collect();
+                verdict.violations.push(
+                    Violation::new(
+                        Invariant::LostWrite,
+                        oracle.end_us(),
+                        "acked record missing from its offset in the final read",
+                    )
+                    .with("partition", partition_name(&tracked.partition))
+                    .with("offset", tracked.offset)
+                    .with("value", tracked.value)
+                    .with("found", found)
+                    .with("acks", "all")
+                    .with("acked_ms", tracked.acked_us / 1000)
+                    .with("why", format!("\"{why}\""))
+                    .with("copies_lost", format!("\"{}\"", losses.join("; "))),
+                );
+            }
+        }
+    }
+    unseen(oracle, verdict);
+}
+
+/// `unseen`: a record the final read holds at its acked offset that a consumer never
+/// polled, though its position passed the offset.
+fn unseen(oracle: &Oracle, verdict: &mut Verdict) {
+    for tracked in &oracle.tracked {
+        let Some(read) = oracle.final_reads.get(&tracked.partition) else {
+            continue;
+        };
+        let kept = read
+            .records
+            .iter()
+            .any(|r| r.offset == tracked.offset && r.value == tracked.value);
+        if !kept {
+            continue;
+        }
+        for ((consumer, partition), polls) in &oracle.polls {
+            if *partition != tracked.partition {
+                continue;
+            }
+            let passed = polls.iter().any(|p| match *p {
+                Polled::Record { offset, .. } => offset > tracked.offset,
+                Polled::Reset { to, .. } => to > tracked.offset,
+            });
+            let seen = polls.iter().any(|p| {
+                matches!(*p, Polled::Record { offset, value, .. } if offset == tracked.offset && value == tracked.value)
+            });
+            if passed && !seen {
+                let violation = Violation::new(
+                    Invariant::Unseen,
+                    oracle.end_us(),
+                    "a consumer passed an acked record without polling it",
+                )
+                .with("partition", partition_name(partition))
+                .with("consumer", format!("n{consumer}"))
+                .with("offset", tracked.offset)
+                .with("value", tracked.value);
+                verdict.push(partition, tracked.offset, violation);
+            }
+        }
+    }
+}
