@@ -264,28 +264,28 @@ impl Broker {
         resp: &FetchResponse,
     ) -> Result<bool, Halted> {
         let partition = self.partitions.get_mut(tp).expect("checked");
-        let info = match partition.log.append_as_follower(ctx.disk(), &resp.records) {
-            Ok(info) => info,
+        match partition.log.append_as_follower(ctx.disk(), &resp.records) {
+            Ok(_) => {}
             Err(error @ LogError::Disk(_)) => return Err(halt(ctx, error)),
             Err(_) => return Ok(false),
-        };
+        }
+        // One observation per batch, each with its own leader epoch: log matching compares
+        // replicas batch by batch.
         let mut position = 0;
-        let mut epoch = -1;
         while let Ok(header) = BatchHeader::parse(&resp.records[position..]) {
             partition.producers.update(&header);
-            epoch = header.partition_leader_epoch;
+            ctx.observe(Observation::Appended {
+                partition: tp.to_ref(),
+                first_offset: header.base_offset,
+                last_offset: header.last_offset(),
+                leader_epoch: header.partition_leader_epoch,
+                as_leader: false,
+            });
             position += header.total_len();
             if position >= resp.records.len() {
                 break;
             }
         }
-        ctx.observe(Observation::Appended {
-            partition: tp.to_ref(),
-            first_offset: info.first_offset,
-            last_offset: info.last_offset,
-            leader_epoch: epoch,
-            as_leader: false,
-        });
         Ok(true)
     }
 

@@ -196,14 +196,16 @@ impl Controller {
                 }
             }
         }
-        changed.extend(self.maybe_create_topics());
-        changed.extend(self.elect_offline(ctx));
-        self.persist(ctx)?;
+        // Observed before the elections it may cause, so the oracle re-derives the ISR and
+        // ELR they were drawn from.
         ctx.observe(Observation::BrokerRegistered {
             broker: req.broker,
             broker_epoch,
             clean: req.clean,
         });
+        changed.extend(self.maybe_create_topics());
+        changed.extend(self.elect_offline(ctx));
+        self.persist(ctx)?;
         ctx.send(
             from,
             Msg::RegisterResponse(RegisterResponse {
@@ -357,9 +359,9 @@ impl Controller {
                 changed.push(state.tp.clone());
             }
         }
+        ctx.observe(Observation::BrokerFenced { broker });
         changed.extend(self.elect_offline(ctx));
         self.persist(ctx)?;
-        ctx.observe(Observation::BrokerFenced { broker });
         self.publish(ctx, &changed);
         Ok(())
     }
