@@ -8,7 +8,7 @@
 mod cluster_common;
 
 use cluster_common::{
-    batch, configs, delivered_to, log_end_offset, produce, produce_results, replica_logs, run,
+    batch, configs, delivered_to, log_end_offset, produce, produce_results, replica_digests, run,
     run_scripted_requests, timed, tp, BROKERS, CLIENT, CONTROLLER,
 };
 use odradek::client::Scripted;
@@ -379,16 +379,24 @@ fn a_corrupt_log_found_at_recovery_is_truncated_and_never_served() {
                 _ => None,
             })
             .max();
+        // Only a recovery that reports its cut counts: a missing `Recovered` is no cut.
         let recovered_end = (observations.iter()).find_map(|o| match o {
-            Observation::Recovered { log_end_offset, .. } => Some(*log_end_offset),
+            Observation::Recovered {
+                recovery_cut: Some(cut),
+                ..
+            } => Some(cut.offset),
             _ => None,
         });
-        if recovered_end >= appended_end {
+        let Some(recovered_end) = recovered_end else {
             continue;
-        }
+        };
+        assert!(
+            appended_end.is_some_and(|end| recovered_end < end),
+            "seed {seed}: the cut removed appended batches"
+        );
         cut += 1;
         assert!(outcome.acked >= 100, "seed {seed}: {outcome:?}");
-        let logs = replica_logs(sim.world());
+        let logs = replica_digests(sim.world());
         assert_eq!(
             logs[&FOLLOWER], logs[&LEADER],
             "seed {seed}: re-fetched byte for byte"

@@ -63,7 +63,7 @@ fn acks_all_writes_survive_the_leaders_crash_and_read_back_at_their_offsets() {
             (3_000, restart(LEADER)),
         ],
     );
-    assert!(o.elections >= 2, "{o:?}");
+    assert!(o.failovers >= 1, "the crash moved leadership: {o:?}");
 }
 
 #[test]
@@ -80,8 +80,9 @@ fn acks_all_writes_survive_any_single_brokers_power_loss() {
             ],
         );
         if i == 0 {
-            assert!(o.elections >= 2, "{o:?}");
+            assert!(o.failovers >= 1, "{o:?}");
         }
+        assert!(o.disk_bytes_lost > 0, "the power loss lost bytes: {o:?}");
         assert!(o.isr_shrinks >= 1 && o.isr_expansions >= 1, "{o:?}");
     }
 }
@@ -105,7 +106,7 @@ fn stale_leader_cut_off_by_a_partition_is_fenced_truncates_and_reconverges() {
     );
     let o = result.expect("passes");
     println!("stale_leader: {o:?}");
-    assert!(o.fenced >= 1 && o.elections >= 2, "{o:?}");
+    assert!(o.fenced >= 1 && o.failovers >= 1, "{o:?}");
     assert!(
         o.truncations >= 1,
         "the stale leader truncates its uncommitted tail: {o:?}"
@@ -202,7 +203,7 @@ fn controller_crash_and_restart_keeps_the_cluster_electing() {
             (4_500, restart(LEADER)),
         ],
     );
-    assert!(o.elections >= 2, "{o:?}");
+    assert!(o.failovers >= 1, "{o:?}");
 }
 
 #[test]
@@ -222,5 +223,11 @@ fn restarted_follower_then_failed_leader_keeps_the_committed_records() {
             (3_400, restart(LEADER)),
         ],
     );
-    assert!(o.elections >= 2, "{o:?}");
+    // The hazard: the follower restarted with its high watermark behind the leader's, and
+    // the leader then lost bytes and leadership.
+    assert!(o.failovers >= 1, "{o:?}");
+    assert!(
+        o.disk_bytes_lost > 0,
+        "the leader's power loss lost bytes: {o:?}"
+    );
 }

@@ -16,7 +16,7 @@ mod cluster_common;
 
 use std::collections::BTreeMap;
 
-use cluster_common::{configs, run, Outcome, BROKERS, CONTROLLER};
+use cluster_common::{configs, injected, run, Outcome, BROKERS, CONTROLLER};
 use odradek::protocol::HOLD_KINDS;
 use odradek_sim::harness::{self, Seeds};
 use odradek_sim::{nemesis, RngStream, Scenario, SimRng};
@@ -74,25 +74,34 @@ fn acks_all_records_survive_random_swarm_seeds_with_one_lossy_node() {
             *faults.entry(k).or_default() += v;
         }
     }
+    let fired = injected(&faults);
     println!(
-        "seeds {}..+{}: acked {}, elections {}, truncations {}, isr shrinks {}, fenced {}, faults {faults:?}",
+        "seeds {}..+{}: acked {}, failovers {}, truncations {}, isr shrinks {}, fenced {}, disk bytes lost {}, faults fired {fired} {faults:?}",
         seeds.start,
         seeds.count,
         total(|o| o.acked),
-        total(|o| o.elections),
+        total(|o| o.failovers),
         total(|o| o.truncations),
         total(|o| o.isr_shrinks),
         total(|o| o.fenced),
+        total(|o| o.disk_bytes_lost),
     );
     for o in &outcomes {
         assert!(o.acked >= 20, "a run that did nothing: {o:?}");
     }
+    // Floors summed over the seeds, none of which the boot alone meets (measured: 1,000
+    // seeds from 50000 injected 8.8 faults, 0.56 failovers and 0.26 truncations each).
+    let count = seeds.count;
     assert!(
-        total(|o| o.elections) >= seeds.count,
+        fired >= count * 4,
+        "faults injected: {fired} in {count} seeds"
+    );
+    assert!(
+        total(|o| o.failovers) >= count / 4,
         "leaders change under faults"
     );
-    if seeds.count >= 100 {
-        assert!(total(|o| o.truncations) >= 10);
+    assert!(total(|o| o.truncations) >= count / 20, "replicas truncate");
+    if count >= 100 {
         // Only crashes of the seed's one lossy broker may be power losses: about one
         // crash in eight over the swarm's rates.
         assert!(

@@ -36,7 +36,8 @@ pub(crate) fn log_divergence(
         let end = to.min(theirs.high_watermark).min(theirs.log_end_offset());
         for offset in from.max(0)..end {
             let (a, b) = (mine.epoch_at(offset), theirs.epoch_at(offset));
-            if a != b {
+            let unknown = [a, b].contains(&Some(crate::model::UNKNOWN_EPOCH));
+            if a != b && !unknown {
                 let violation = Violation::new(
                     Invariant::LogDivergence,
                     time_us,

@@ -47,7 +47,14 @@ pub(crate) fn check_election(
         elr_before,
         ..
     } = election;
+    // The controller creates a topic and elects its first leaders in one step, before it
+    // publishes the partition: that election draws from the full ISR of creation.
+    let creation = oracle
+        .partitions
+        .get(partition)
+        .is_none_or(|m| m.committed.is_none());
     let eligible = match kind {
+        ElectionKind::Isr if creation => true,
         ElectionKind::Isr => isr_before.contains(leader),
         ElectionKind::Elr => elr_before.contains(leader),
         ElectionKind::LastKnownLeader => isr_before.is_empty() && elr_before.is_empty(),

@@ -10,6 +10,11 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use crate::observation::ElectionKind;
 
+/// The epoch of a batch the oracle knows is there but never saw appended: log recovery
+/// found it after the append's observation was lost with a halt (a full disk, say).
+/// Comparisons skip it.
+pub(crate) const UNKNOWN_EPOCH: i32 = i32::MIN;
+
 /// One replica of a partition.
 #[derive(Debug, Clone, Default)]
 pub(crate) struct Replica {
@@ -38,6 +43,16 @@ impl Replica {
             .and_then(|o| self.epochs.get(o).copied())
     }
 
+    /// Recovery opened the log at `offset`: cut to it, or extended with batches whose
+    /// append was never observed.
+    pub(crate) fn recover(&mut self, offset: i64) {
+        let end = usize::try_from(offset.max(0)).unwrap_or(0);
+        if self.epochs.len() < end {
+            self.epochs.resize(end, UNKNOWN_EPOCH);
+        }
+        self.truncate(offset);
+    }
+
     /// Cuts the log to `offset`; the high watermark follows (Kafka clamps it on truncation).
     pub(crate) fn truncate(&mut self, offset: i64) {
         let end = usize::try_from(offset.max(0)).unwrap_or(0);
@@ -50,8 +65,8 @@ impl Replica {
         let first = usize::try_from(first.max(0)).unwrap_or(0);
         let last = usize::try_from(last.max(0)).unwrap_or(0);
         if self.epochs.len() < first {
-            // A gap (never in Kafka's logs) is filled with an epoch no batch has.
-            self.epochs.resize(first, -1);
+            // A gap the observations did not cover.
+            self.epochs.resize(first, UNKNOWN_EPOCH);
         }
         self.epochs.truncate(first);
         self.epochs.resize(last + 1, epoch);

@@ -144,6 +144,7 @@ impl Oracle {
             } => {
                 let what = format!("{kind:?} of {file} bytes {start}..{end} on n{node}");
                 if kind.loses_data() {
+                    self.counts.disk_bytes_lost += end.saturating_sub(*start);
                     if let Some((dir, _)) = file.split_once('/') {
                         let found =
                             (self.partitions.iter_mut()).find(|(p, _)| partition_name(p) == dir);
@@ -246,7 +247,7 @@ impl Oracle {
                 let model = self.partitions.get_mut(partition).expect("created");
                 let replica = model.replica(node);
                 let lost = *log_end_offset < replica.log_end_offset() || recovery_cut.is_some();
-                replica.truncate(*log_end_offset);
+                replica.recover(*log_end_offset);
                 replica.high_watermark = *high_watermark.min(log_end_offset);
                 replica.lossy_since_joined |= lost;
                 replica.disk_faults.clear();
@@ -658,6 +659,7 @@ impl Oracle {
 /// Whether `replica` holds the batch at `offset` of `epoch` (any batch, if unknown).
 pub(crate) fn holds(replica: &crate::model::Replica, offset: i64, epoch: Option<i32>) -> bool {
     match (replica.epoch_at(offset), epoch) {
+        (Some(crate::model::UNKNOWN_EPOCH), _) => true,
         (Some(held), Some(epoch)) => held == epoch,
         (Some(_), None) => true,
         (None, _) => false,

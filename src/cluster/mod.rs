@@ -1,7 +1,8 @@
 //! The cluster: the one place that names every role. It composes the controller, the
 //! brokers, the typed test client and the workload applications into the node type the
 //! engine runs, wraps each role's timers into the cluster's, and builds whole runs (the
-//! cluster spec, the pipeline's nodes and its swarm scenario).
+//! cluster spec, the pipeline's nodes and its swarm scenario, and the oracle's view of a
+//! run).
 //!
 //! Each role is a [`Node`] of its own, written against its own timer type; a handler of
 //! [`KafkaNode`] hands its role a context of the role's types through
@@ -10,9 +11,11 @@
 //! ([`broker_id`](crate::protocol::broker_id)).
 
 mod config;
+mod oracle;
 mod pipeline;
 
 pub use config::{ClusterSpec, NodeConfig, Timing};
+pub use oracle::{entry, judge, observe, oracle_config, quiescence};
 pub use pipeline::{pipeline_configs, pipeline_swarm};
 
 pub use crate::controller::TopicSpec;

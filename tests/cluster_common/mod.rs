@@ -1,21 +1,20 @@
 //! Shared by the cluster tests: a controller (n0), three brokers (n1-n3, replication
-//! factor 3, `min.insync.replicas` 2) and the typed client (n4) writing to `t-0`; a run
-//! driver; and the direct checks of issue 6 (every acked acks=all record at its offset in
-//! the final read, on the final leader and on every ISR member; replicas byte-identical
-//! after the settle phase; one leader per epoch).
+//! factor 3, `min.insync.replicas` 2) and the typed client (n4) writing to `t-0`; and a
+//! run driver that judges every run by the oracle (`odradek-invariants`).
 
 #![allow(dead_code)] // Each test binary uses part of it.
 
 use std::collections::BTreeMap;
 
 use odradek::client::ClientConfig;
-use odradek::cluster::{ClusterSpec, KafkaNode, NodeConfig, Timing, TopicSpec};
-use odradek::log::ReadLimits;
-use odradek::protocol::{TopicPartition, ACKS_ALL};
-use odradek_invariants::{ElectionKind, HistoryEvent, Observation, ReadRecord, SendOutcome};
-use odradek_sim::{
-    Fault, FaultKind, NodeId, Observed, RunError, Scenario, Simulation, Status, Timed, World,
+use odradek::cluster::{
+    judge, observe, oracle_config, ClusterSpec, KafkaNode, NodeConfig, Timing, TopicSpec,
 };
+use odradek::protocol::{TopicPartition, ACKS_ALL};
+use odradek_invariants::{
+    Counts, ElectionKind, HistoryEvent, Observation, Oracle, SendOutcome, Verdict,
+};
+use odradek_sim::{Fault, NodeId, Observed, RunError, Scenario, Simulation, Timed, World};
 
 /// A scripted fault schedule from (virtual ms, fault) pairs.
 pub fn timed(schedule: Vec<(u64, Fault)>) -> Vec<Timed> {
@@ -78,6 +77,10 @@ pub struct Outcome {
     pub acked: u64,
     pub failed: u64,
     pub elections: u64,
+    /// Elections after the boot election: failovers.
+    pub failovers: u64,
+    /// Bytes disk faults changed or lost.
+    pub disk_bytes_lost: u64,
     pub elections_by_kind: BTreeMap<String, u64>,
     pub truncations: u64,
     /// Restarts whose log recovery cut a torn or corrupt tail.
@@ -91,78 +94,32 @@ pub struct Outcome {
     pub trace_hash: u64,
 }
 
-/// Collects observations; checks one leader per epoch as they arrive.
-#[derive(Debug, Default)]
+/// The oracle over a run, plus when each ack arrived (for scenarios that ask about a
+/// window of time).
+#[derive(Debug)]
 pub struct Checker {
-    leaders: BTreeMap<i32, NodeId>,
-    acked: BTreeMap<u64, i64>,
+    oracle: Oracle,
     acked_at_us: BTreeMap<u64, u64>,
-    final_read: Option<Vec<ReadRecord>>,
-    last_isr_len: Option<usize>,
-    /// Nodes whose disk took a bit flip or read error: their silent damage is the run's
-    /// fault budget, so the byte comparison skips them.
-    damaged: std::collections::BTreeSet<NodeId>,
-    outcome: Outcome,
+    /// The oracle's verdict, once the run ended without a step violation.
+    pub verdict: Option<Verdict>,
 }
 
 impl Checker {
+    pub fn new(configs: &[NodeConfig]) -> Self {
+        Self {
+            oracle: Oracle::new(oracle_config(configs, true)),
+            acked_at_us: BTreeMap::new(),
+            verdict: None,
+        }
+    }
+
     pub fn observe(&mut self, entry: &odradek_sim::Observation<Observation>) -> Result<(), String> {
-        if let Observed::DiskFault(report) = &entry.what {
-            if matches!(report.kind, FaultKind::BitFlip | FaultKind::ReadError) {
-                self.damaged.insert(entry.node);
+        if let Observed::Node(Observation::History(HistoryEvent::Complete(c))) = &entry.what {
+            if matches!(c.outcome, SendOutcome::Ok { .. }) {
+                self.acked_at_us.insert(c.value, entry.time_us);
             }
         }
-        let Observed::Node(obs) = &entry.what else {
-            return Ok(());
-        };
-        let o = &mut self.outcome;
-        match obs {
-            Observation::BecameLeader { leader_epoch, .. } => {
-                let first = *self.leaders.entry(*leader_epoch).or_insert(entry.node);
-                if first != entry.node {
-                    return Err(format!(
-                        "two leaders in one epoch. partition=t-0 epoch={leader_epoch} first={first:?} second={:?}",
-                        entry.node
-                    ));
-                }
-            }
-            Observation::LeaderElected { kind, .. } => {
-                o.elections += 1;
-                *o.elections_by_kind.entry(format!("{kind:?}")).or_default() += 1;
-            }
-            Observation::Truncated { .. } => o.truncations += 1,
-            Observation::Recovered {
-                recovery_cut: Some(_),
-                ..
-            } => o.recovery_cuts += 1,
-            Observation::BrokerFenced { .. } => o.fenced += 1,
-            Observation::PartitionChanged { isr, .. } => {
-                if let Some(before) = self.last_isr_len {
-                    if isr.len() < before {
-                        o.isr_shrinks += 1;
-                    }
-                    if isr.len() > before {
-                        o.isr_expansions += 1;
-                    }
-                }
-                self.last_isr_len = Some(isr.len());
-            }
-            Observation::History(HistoryEvent::Complete(c)) => match &c.outcome {
-                SendOutcome::Ok { offset } => {
-                    o.acked += 1;
-                    self.acked.insert(c.value, *offset);
-                    self.acked_at_us.insert(c.value, entry.time_us);
-                }
-                SendOutcome::Failed { .. } => o.failed += 1,
-                SendOutcome::Indeterminate { .. } => {}
-            },
-            Observation::History(HistoryEvent::FinalRead { records, .. }) => {
-                o.final_read = records.len() as u64;
-                self.final_read = Some(records.clone());
-            }
-            _ => {}
-        }
-        Ok(())
+        observe(&mut self.oracle, entry)
     }
 
     /// Acks received in `[from_us, to_us)`.
@@ -173,106 +130,71 @@ impl Checker {
             .count() as u64
     }
 
-    /// The end-of-run checks.
-    pub fn finish(&self, world: &World<KafkaNode>) -> Result<(), String> {
-        let read = self
-            .final_read
-            .as_ref()
-            .ok_or("no final read after the settle phase. liveness")?;
-        let by_offset: BTreeMap<i64, u64> = read.iter().map(|r| (r.offset, r.value)).collect();
-        for (&value, &offset) in &self.acked {
-            if by_offset.get(&offset) != Some(&value) {
-                return Err(format!(
-                    "acked record missing from the final read. partition=t-0 offset={offset} value={value} found={:?} acks=all",
-                    by_offset.get(&offset)
-                ));
-            }
-        }
-        let mut seen = BTreeMap::new();
-        for r in read {
-            if let Some(other) = seen.insert(r.value, r.offset) {
-                return Err(format!(
-                    "duplicate. value={} offsets={other},{}",
-                    r.value, r.offset
-                ));
-            }
-        }
-        let replicas = replica_logs(world);
-        let leader = BROKERS.iter().find(|&&b| {
-            world
-                .node(b)
-                .and_then(|n| n.as_broker())
-                .and_then(|b| b.partition(&tp()))
-                .is_some_and(|p| p.is_leader())
+    /// Judges the history invariants; the first violation is the run's error.
+    fn finish(&mut self, world: &World<KafkaNode>) -> Result<(), RunError> {
+        let oracle = self.oracle.clone();
+        let verdict = judge(oracle, world);
+        let first = verdict.violations.first().map(|v| RunError::Violation {
+            time_us: v.time_us,
+            message: v.to_string(),
         });
-        let leader = leader.ok_or("no leader after the settle phase. liveness")?;
-        let leader_bytes = &replicas[leader];
-        for (node, bytes) in &replicas {
-            if bytes != leader_bytes
-                && !self.damaged.contains(node)
-                && !self.damaged.contains(leader)
-            {
-                return Err(format!(
-                    "replicas differ after the settle phase. partition=t-0 leader={leader:?} replica={node:?} leader_bytes={} replica_bytes={}",
-                    leader_bytes.len(),
-                    bytes.len()
-                ));
-            }
-        }
-        Ok(())
-    }
-
-    pub fn outcome(&self) -> Outcome {
-        self.outcome.clone()
+        self.verdict = Some(verdict);
+        first.map_or(Ok(()), Err)
     }
 }
 
-/// Every up broker's log of t-0, read whole.
-pub fn replica_logs(world: &World<KafkaNode>) -> BTreeMap<NodeId, Vec<u8>> {
-    let mut logs = BTreeMap::new();
-    for &b in &BROKERS {
-        if world.status(b) != Status::Up {
-            continue;
-        }
-        let Some(partition) = world
-            .node(b)
-            .and_then(|n| n.as_broker())
-            .and_then(|b| b.partition(&tp()))
-        else {
-            continue;
-        };
-        let read = partition
-            .log
-            .read(world.disk(b), 0, ReadLimits::to_log_end(usize::MAX));
-        logs.insert(b, read.map(|r| r.bytes.to_vec()).unwrap_or_default());
+/// What a run did, as the oracle counted it.
+pub fn outcome(counts: &Counts, sim: &Simulation<KafkaNode>) -> Outcome {
+    Outcome {
+        acked: counts.acked,
+        failed: counts.failed,
+        elections: counts.elections_by_kind.values().sum(),
+        failovers: counts.failovers,
+        disk_bytes_lost: counts.disk_bytes_lost,
+        elections_by_kind: counts.elections_by_kind.clone(),
+        truncations: counts.truncations,
+        recovery_cuts: counts.recovery_cuts,
+        isr_shrinks: counts.isr_shrinks,
+        isr_expansions: counts.isr_expansions,
+        fenced: counts.fenced,
+        final_read: counts.final_read,
+        faults: sim.stats().faults.clone(),
+        events: sim.stats().events,
+        trace_hash: sim.trace().hash(),
     }
-    logs
 }
 
-/// Runs a scenario and checks it.
+/// Runs a scenario and judges it by the oracle: a step violation stops the run; the
+/// history invariants are judged at its end.
 pub fn run(
     seed: u64,
     scenario: &Scenario,
     configs: Vec<NodeConfig>,
 ) -> (Simulation<KafkaNode>, Checker, Result<Outcome, RunError>) {
+    let mut checker = Checker::new(&configs);
     let mut sim = Simulation::new(configs, scenario, seed).expect("a valid scenario");
-    let mut checker = Checker::default();
     let result = sim.run(&mut |entry| checker.observe(entry));
-    let result = result.and_then(|()| {
-        checker
-            .finish(sim.world())
-            .map_err(|message| RunError::Violation {
-                time_us: sim.now_us(),
-                message,
-            })
-    });
-    let outcome = result.map(|()| Outcome {
-        faults: sim.stats().faults.clone(),
-        events: sim.stats().events,
-        trace_hash: sim.trace().hash(),
-        ..checker.outcome()
-    });
+    let result = result.and_then(|()| checker.finish(sim.world()));
+    let outcome = result.map(|()| outcome(checker.oracle.counts(), &sim));
     (sim, checker, outcome)
+}
+
+/// Faults injected, leaving out the boot's restarts and the heals that undo faults.
+pub fn injected(faults: &BTreeMap<&'static str, u64>) -> u64 {
+    let undo =
+        |name: &str| ["restart", "resume", "release"].contains(&name) || name.starts_with("heal");
+    (faults.iter())
+        .filter(|(name, _)| !undo(name))
+        .map(|(_, n)| n)
+        .sum()
+}
+
+/// Each broker's digest of t-0's whole log, for brokers whose replica could be read.
+pub fn replica_digests(world: &World<KafkaNode>) -> BTreeMap<NodeId, u64> {
+    let replicas = odradek::cluster::quiescence(world).replicas.into_iter();
+    (replicas.filter(|r| r.partition == tp().to_ref()))
+        .filter_map(|r| Some((NodeId(r.broker as u16), r.contents.ok()?.digest)))
+        .collect()
 }
 
 pub fn is_elr(kind: ElectionKind) -> bool {

@@ -1,0 +1,819 @@
+//! Each invariant on a minimal hand-written history that violates it (asserting the name
+//! and the offsets it cites) and on a legal near miss; and the durability rule's causal
+//! chain on the histories DESIGN names.
+
+use odradek_invariants::*;
+
+const P: i32 = 0;
+const PRODUCER: i32 = 4;
+const CONSUMER: i32 = 5;
+
+fn p() -> PartitionRef {
+    PartitionRef {
+        topic: "t".into(),
+        partition: P,
+    }
+}
+
+/// A history under construction: one entry per call, a millisecond apart.
+#[derive(Default, Clone)]
+struct H {
+    entries: Vec<Entry>,
+    time_us: u64,
+}
+
+impl H {
+    fn at(&mut self, node: i32, event: Event) -> &mut Self {
+        self.time_us += 1_000;
+        self.entries.push(Entry {
+            time_us: self.time_us,
+            node,
+            event,
+        });
+        self
+    }
+    fn obs(&mut self, node: i32, obs: Observation) -> &mut Self {
+        self.at(node, Event::Node(obs))
+    }
+    fn history(&mut self, node: i32, event: HistoryEvent) -> &mut Self {
+        self.obs(node, Observation::History(event))
+    }
+    fn elected(&mut self, leader: i32, epoch: i32, kind: ElectionKind) -> &mut Self {
+        let partition = p();
+        self.obs(
+            0,
+            Observation::LeaderElected {
+                partition,
+                leader,
+                leader_epoch: epoch,
+                kind,
+            },
+        )
+    }
+    fn changed(
+        &mut self,
+        leader: Option<i32>,
+        epoch: i32,
+        pe: i32,
+        isr: &[i32],
+        elr: &[i32],
+    ) -> &mut Self {
+        let (isr, elr) = (isr.to_vec(), elr.to_vec());
+        let partition = p();
+        let obs = Observation::PartitionChanged {
+            partition,
+            leader,
+            leader_epoch: epoch,
+            partition_epoch: pe,
+            isr,
+            elr,
+        };
+        self.obs(0, obs)
+    }
+    fn leads(&mut self, node: i32, epoch: i32, start: i64) -> &mut Self {
+        let partition = p();
+        let obs = Observation::BecameLeader {
+            partition,
+            leader_epoch: epoch,
+            start_offset: start,
+            isr: vec![],
+        };
+        self.obs(node, obs)
+    }
+    fn follows(&mut self, node: i32, leader: i32, epoch: i32) -> &mut Self {
+        let obs = Observation::BecameFollower {
+            partition: p(),
+            leader: Some(leader),
+            leader_epoch: epoch,
+        };
+        self.obs(node, obs)
+    }
+    fn append(
+        &mut self,
+        node: i32,
+        first: i64,
+        last: i64,
+        epoch: i32,
+        as_leader: bool,
+    ) -> &mut Self {
+        let obs = Observation::Appended {
+            partition: p(),
+            first_offset: first,
+            last_offset: last,
+            leader_epoch: epoch,
+            as_leader,
+        };
+        self.obs(node, obs)
+    }
+    fn hw(&mut self, node: i32, hw: i64, epoch: i32, as_leader: bool) -> &mut Self {
+        let obs = Observation::HighWatermark {
+            partition: p(),
+            high_watermark: hw,
+            leader_epoch: epoch,
+            as_leader,
+        };
+        self.obs(node, obs)
+    }
+    fn send(&mut self, value: u64, acks: i16) -> &mut Self {
+        self.history(
+            PRODUCER,
+            HistoryEvent::Invoke(Operation::Send {
+                value,
+                partition: p(),
+                acks,
+            }),
+        )
+    }
+    fn done(&mut self, value: u64, outcome: SendOutcome) -> &mut Self {
+        self.history(
+            PRODUCER,
+            HistoryEvent::Complete(Completion { value, outcome }),
+        )
+    }
+    fn ok(&mut self, value: u64, offset: i64) -> &mut Self {
+        self.done(value, SendOutcome::Ok { offset })
+    }
+    fn poll(&mut self, records: &[(i64, u64)]) -> &mut Self {
+        let records = records
+            .iter()
+            .map(|&(offset, value)| ReadRecord { offset, value })
+            .collect();
+        self.history(
+            CONSUMER,
+            HistoryEvent::Poll {
+                partition: p(),
+                records,
+            },
+        )
+    }
+    fn final_read(&mut self, records: &[(i64, u64)], hw: i64) -> &mut Self {
+        let records = records
+            .iter()
+            .map(|&(offset, value)| ReadRecord { offset, value })
+            .collect();
+        self.history(
+            PRODUCER,
+            HistoryEvent::FinalRead {
+                partition: p(),
+                records,
+                high_watermark: hw,
+            },
+        )
+    }
+    fn restart(&mut self, node: i32, log_end: i64, hw: i64, clean: bool) -> &mut Self {
+        self.at(node, Event::Restarted);
+        let obs = Observation::Recovered {
+            partition: p(),
+            log_end_offset: log_end,
+            high_watermark: hw,
+            clean_shutdown: clean,
+            recovery_cut: None,
+        };
+        self.obs(node, obs);
+        self.obs(
+            0,
+            Observation::BrokerRegistered {
+                broker: node,
+                broker_epoch: 9,
+                clean,
+            },
+        )
+    }
+    fn power_loss(&mut self, node: i32, lost_from_byte: u64) -> &mut Self {
+        self.at(
+            node,
+            Event::Crashed {
+                power_loss: true,
+                halted: false,
+            },
+        );
+        let fault = Event::DiskFault {
+            file: "t-0/00000000000000000000.log".into(),
+            start: lost_from_byte,
+            end: lost_from_byte + 100,
+            kind: DiskFaultKind::PowerLoss,
+        };
+        self.at(node, fault)
+    }
+
+    /// Boot: n1 leads epoch 1 with ISR {1,2,3}; values 1..=3 sent acks=all, replicated,
+    /// committed, acked at 0..=2.
+    fn base() -> H {
+        let mut h = H::default();
+        h.elected(1, 1, ElectionKind::Isr)
+            .changed(Some(1), 1, 1, &[1, 2, 3], &[]);
+        h.leads(1, 1, 0).follows(2, 1, 1).follows(3, 1, 1);
+        for (value, offset) in [(1, 0), (2, 1), (3, 2)] {
+            h.send(value, -1).append(1, offset, offset, 1, true);
+            h.append(2, offset, offset, 1, false)
+                .append(3, offset, offset, 1, false);
+            h.hw(1, offset + 1, 1, true).ok(value, offset);
+        }
+        h.hw(2, 3, 1, false).hw(3, 3, 1, false);
+        h
+    }
+
+    /// Offset `offset` written in epoch 1 on all three replicas and committed.
+    fn write(&mut self, offset: i64) -> &mut Self {
+        self.append(1, offset, offset, 1, true)
+            .append(2, offset, offset, 1, false);
+        self.append(3, offset, offset, 1, false)
+            .hw(1, offset + 1, 1, true)
+    }
+
+    /// The consumer polled everything and the final read returned it.
+    fn read_back(&mut self) -> &mut Self {
+        self.poll(&[(0, 1), (1, 2), (2, 3)])
+            .final_read(&[(0, 1), (1, 2), (2, 3)], 3)
+    }
+}
+
+fn config() -> OracleConfig {
+    OracleConfig {
+        min_insync_replicas: 2,
+        unclean_leader_election_enable: false,
+        idempotent: true,
+        ordered_sends: true,
+    }
+}
+
+/// Three identical replicas at rest, unless `at_rest` says otherwise.
+/// A replica at rest: (log end, high watermark, digest), or why it could not be read.
+type AtRest<'a> = Result<(i64, i64, u64), &'a str>;
+
+fn rest(at_rest: &[(i32, AtRest<'_>)]) -> Quiescence {
+    let replicas = (at_rest.iter())
+        .map(|(broker, contents)| ReplicaAtRest {
+            partition: p(),
+            broker: *broker,
+            contents: contents
+                .map(|(log_end_offset, high_watermark, digest)| ReplicaContents {
+                    log_end_offset,
+                    high_watermark,
+                    digest,
+                })
+                .map_err(|e| e.to_string()),
+        })
+        .collect();
+    Quiescence { replicas }
+}
+
+fn healthy() -> Quiescence {
+    rest(&[(1, Ok((3, 3, 7))), (2, Ok((3, 3, 7))), (3, Ok((3, 3, 7)))])
+}
+
+/// Feeds every entry; the first step violation, or the verdict.
+fn judge_with(h: &H, config: OracleConfig, at_rest: &Quiescence) -> Result<Verdict, Violation> {
+    let mut oracle = Oracle::new(config);
+    for entry in &h.entries {
+        oracle.observe(entry)?;
+    }
+    Ok(oracle.finish(at_rest))
+}
+
+fn judge(h: &H) -> Result<Verdict, Violation> {
+    judge_with(h, config(), &healthy())
+}
+
+/// The only violation of a finished run.
+fn only(verdict: Verdict) -> Violation {
+    assert_eq!(verdict.violations.len(), 1, "{verdict}");
+    verdict.violations.into_iter().next().expect("one")
+}
+
+#[test]
+fn a_healthy_history_is_clean_and_counted() {
+    let mut h = H::base();
+    h.read_back();
+    let verdict = judge(&h).expect("no step violation");
+    assert!(verdict.is_clean(), "{verdict}");
+    assert_eq!(
+        (
+            verdict.counts.acked,
+            verdict.counts.polled,
+            verdict.counts.final_read
+        ),
+        (3, 3, 3)
+    );
+    assert!(verdict.counts.log_matching_checks > 0);
+}
+
+#[test]
+fn an_acked_record_missing_from_the_final_read_is_a_lost_write() {
+    let mut h = H::base();
+    h.poll(&[(0, 1), (1, 2)]).final_read(&[(0, 1), (1, 2)], 2);
+    let v = only(judge(&h).expect("runs"));
+    assert_eq!(v.invariant, Invariant::LostWrite);
+    assert_eq!(
+        (v.field("offset"), v.field("value")),
+        (Some("2"), Some("3")),
+        "{v}"
+    );
+    // Near miss: an acks=1 record may be lost.
+    let mut h = H::base();
+    h.send(4, 1).append(1, 3, 3, 1, true).ok(4, 3);
+    h.read_back();
+    assert!(judge(&h).expect("runs").is_clean());
+}
+
+#[test]
+fn a_definitely_failed_send_read_back_is_g1a() {
+    let mut h = H::base();
+    h.send(9, -1).write(3).done(
+        9,
+        SendOutcome::Failed {
+            error: "NOT_ENOUGH_REPLICAS".into(),
+        },
+    );
+    h.poll(&[(0, 1), (1, 2), (2, 3), (3, 9)]);
+    h.final_read(&[(0, 1), (1, 2), (2, 3), (3, 9)], 4);
+    let verdict = judge_with(&h, config(), &rest(&[(1, Ok((4, 4, 8)))])).expect("runs");
+    let g1a: Vec<_> = verdict
+        .violations
+        .iter()
+        .filter(|v| v.invariant == Invariant::G1a)
+        .collect();
+    assert_eq!(g1a.len(), 2, "polled and final-read: {verdict}");
+    assert_eq!(g1a[0].field("offset"), Some("3"));
+    // Near miss: an indeterminate send may be read.
+    let mut h = H::base();
+    h.send(9, -1).write(3).done(
+        9,
+        SendOutcome::Indeterminate {
+            reason: "timeout".into(),
+        },
+    );
+    h.poll(&[(0, 1), (1, 2), (2, 3), (3, 9)]);
+    let verdict = judge_with(&h, config(), &rest(&[(1, Ok((4, 4, 8)))])).expect("runs");
+    assert!(
+        verdict
+            .violations
+            .iter()
+            .all(|v| v.invariant != Invariant::G1a),
+        "{verdict}"
+    );
+}
+
+#[test]
+fn two_values_at_one_offset_across_polls_is_inconsistent_offsets() {
+    let mut h = H::base();
+    h.poll(&[(0, 1), (1, 2)])
+        .poll(&[(1, 7)])
+        .final_read(&[(0, 1), (1, 2), (2, 3)], 3);
+    let verdict = judge(&h).expect("runs");
+    let v = verdict
+        .violations
+        .iter()
+        .find(|v| v.invariant == Invariant::InconsistentOffsets);
+    let v = v.unwrap_or_else(|| panic!("{verdict}"));
+    assert_eq!(
+        (v.field("offset"), v.field("values")),
+        (Some("1"), Some("2,7"))
+    );
+    // Near miss: the same record read by a poll and by the final read.
+    let mut h = H::base();
+    h.poll(&[(0, 1), (1, 2)]).poll(&[(2, 3)]);
+    h.final_read(&[(0, 1), (1, 2), (2, 3)], 3);
+    assert!(judge(&h).expect("runs").is_clean());
+}
+
+#[test]
+fn one_value_at_two_offsets_is_a_duplicate_with_idempotence_only() {
+    let mut h = H::base();
+    h.write(3);
+    h.poll(&[(0, 1), (1, 2), (2, 3), (3, 3)])
+        .final_read(&[(0, 1), (1, 2), (2, 3), (3, 3)], 4);
+    let at_rest = rest(&[(1, Ok((4, 4, 8)))]);
+    let verdict = judge_with(&h, config(), &at_rest).expect("runs");
+    let v = only(verdict);
+    assert_eq!(
+        (v.invariant, v.field("at")),
+        (Invariant::Duplicate, Some("t-0@2,t-0@3"))
+    );
+    let plain = OracleConfig {
+        idempotent: false,
+        ordered_sends: false,
+        ..config()
+    };
+    assert!(judge_with(&h, plain, &at_rest).expect("runs").is_clean());
+}
+
+#[test]
+fn polls_that_skip_or_go_back_are_poll_skip_and_nonmonotonic_poll() {
+    let mut h = H::base();
+    h.poll(&[(0, 1), (2, 3)])
+        .final_read(&[(0, 1), (1, 2), (2, 3)], 3);
+    let verdict = judge(&h).expect("runs");
+    let found = |i| verdict.violations.iter().find(|v| v.invariant == i);
+    let v = found(Invariant::PollSkip).expect("poll-skip");
+    assert_eq!(
+        (v.field("expected"), v.field("got")),
+        (Some("1"), Some("2"))
+    );
+    let unseen = found(Invariant::Unseen).expect("unseen");
+    assert_eq!(unseen.field("offset"), Some("1"));
+    let mut h = H::base();
+    h.poll(&[(0, 1), (1, 2), (2, 3), (1, 2)])
+        .final_read(&[(0, 1), (1, 2), (2, 3)], 3);
+    let v = only(judge(&h).expect("runs"));
+    assert_eq!(
+        (v.invariant, v.field("got")),
+        (Invariant::NonmonotonicPoll, Some("1"))
+    );
+    // A reset nothing explains is judged too.
+    let mut h = H::base();
+    h.poll(&[(0, 1)]);
+    h.history(
+        CONSUMER,
+        HistoryEvent::Reset {
+            partition: p(),
+            from: 1,
+            to: 3,
+        },
+    );
+    h.final_read(&[(0, 1), (1, 2), (2, 3)], 3);
+    let verdict = judge(&h).expect("runs");
+    assert!(
+        verdict
+            .violations
+            .iter()
+            .any(|v| v.invariant == Invariant::PollSkip),
+        "{verdict}"
+    );
+    assert!(
+        verdict
+            .violations
+            .iter()
+            .any(|v| v.invariant == Invariant::Unseen),
+        "{verdict}"
+    );
+}
+
+#[test]
+fn acked_sends_out_of_send_order_are_nonmonotonic_send() {
+    let mut h = H::base();
+    h.send(5, -1)
+        .send(6, -1)
+        .write(3)
+        .write(4)
+        .ok(6, 3)
+        .ok(5, 4);
+    let at_rest = rest(&[(1, Ok((5, 5, 9)))]);
+    let verdict = judge_with(&h, config(), &at_rest).expect("runs");
+    let v = verdict
+        .violations
+        .iter()
+        .find(|v| v.invariant == Invariant::NonmonotonicSend);
+    let v = v.unwrap_or_else(|| panic!("{verdict}"));
+    assert_eq!(
+        (
+            v.field("value"),
+            v.field("offset"),
+            v.field("earlier_offset")
+        ),
+        (Some("6"), Some("3"), Some("4"))
+    );
+    let unordered = OracleConfig {
+        ordered_sends: false,
+        ..config()
+    };
+    let verdict = judge_with(&h, unordered, &at_rest).expect("runs");
+    assert!(verdict
+        .violations
+        .iter()
+        .all(|v| v.invariant != Invariant::NonmonotonicSend));
+}
+
+#[test]
+fn replicas_disagreeing_below_both_high_watermarks_is_log_divergence() {
+    let mut h = H::base();
+    h.append(3, 3, 3, 2, false).append(1, 3, 3, 1, true);
+    h.append(2, 3, 3, 1, false).hw(1, 4, 1, true);
+    let v = judge(&h.clone().hw(3, 4, 1, false).clone()).expect_err("a step violation");
+    assert_eq!(
+        (v.invariant, v.field("offset")),
+        (Invariant::LogDivergence, Some("3"))
+    );
+    // Near miss: a divergent tail above a high watermark is allowed (it gets truncated).
+    assert!(judge(&h).is_ok());
+}
+
+#[test]
+fn a_leader_hw_past_a_committed_isr_member_is_strong_isr() {
+    let mut h = H::base();
+    h.append(1, 3, 3, 1, true).append(2, 3, 3, 1, false);
+    let v = judge(&h.clone().hw(1, 4, 1, true).clone()).expect_err("a step violation");
+    assert_eq!(
+        (v.invariant, v.field("member"), v.field("high_watermark")),
+        (Invariant::StrongIsr, Some("n3"), Some("4"))
+    );
+    // Near miss: once the controller committed the shrink, the member is out.
+    h.changed(Some(1), 1, 2, &[1, 2], &[]).hw(1, 4, 1, true);
+    assert!(judge(&h).is_ok());
+}
+
+#[test]
+fn epochs_and_high_watermarks_never_go_back() {
+    let mut h = H::base();
+    h.changed(Some(1), 0, 2, &[1, 2, 3], &[]);
+    assert_eq!(
+        judge(&h).expect_err("step").invariant,
+        Invariant::EpochRegression
+    );
+    let mut h = H::base();
+    h.follows(2, 1, 0);
+    assert_eq!(
+        judge(&h).expect_err("step").invariant,
+        Invariant::EpochRegression
+    );
+    let mut h = H::base();
+    h.hw(1, 2, 1, true);
+    let v = judge(&h).expect_err("step");
+    assert_eq!(
+        (v.invariant, v.field("high_watermark"), v.field("before")),
+        (Invariant::HwRegression, Some("2"), Some("3"))
+    );
+    // Near miss: a restarted replica starts over; a new epoch's high watermark is its own.
+    let mut h = H::base();
+    h.restart(2, 3, 3, false).follows(2, 1, 1);
+    assert!(judge(&h).is_ok());
+}
+
+#[test]
+fn a_poll_above_every_leader_hw_is_read_above_hw() {
+    let mut h = H::base();
+    h.append(1, 3, 3, 1, true);
+    let v = judge(&h.clone().poll(&[(3, 4)]).clone()).expect_err("step");
+    assert_eq!(
+        (v.invariant, v.field("offset"), v.field("high_watermark")),
+        (Invariant::ReadAboveHw, Some("3"), Some("3"))
+    );
+    assert!(judge(&h.poll(&[(2, 3)]).clone()).is_ok());
+}
+
+#[test]
+fn a_polled_record_the_final_read_no_longer_reaches_is_read_of_truncated() {
+    let mut h = H::base();
+    h.send(4, 1).write(3).ok(4, 3);
+    h.poll(&[(0, 1), (1, 2), (2, 3), (3, 4)])
+        .final_read(&[(0, 1), (1, 2), (2, 3)], 3);
+    let verdict = judge(&h).expect("runs");
+    let v = verdict
+        .violations
+        .iter()
+        .find(|v| v.invariant == Invariant::ReadOfTruncated);
+    assert_eq!(v.and_then(|v| v.field("offset")), Some("3"), "{verdict}");
+}
+
+#[test]
+fn a_leader_from_outside_the_derived_isr_and_elr_is_unclean_leader() {
+    // n3 is fenced while the ISR is {1,2,3}: it leaves without joining the ELR (two stay),
+    // so electing it "from the ISR" is wrong whatever the controller claims.
+    let mut h = H::base();
+    h.obs(0, Observation::BrokerFenced { broker: 3 });
+    h.obs(0, Observation::BrokerFenced { broker: 1 });
+    h.elected(3, 2, ElectionKind::Isr);
+    let v = judge(&h).expect_err("step");
+    assert_eq!(
+        (v.invariant, v.field("leader"), v.field("isr")),
+        (Invariant::UncleanLeader, Some("n3"), Some("[2]"))
+    );
+    // Near miss: n2 was in the ISR.
+    let mut h = H::base();
+    h.obs(0, Observation::BrokerFenced { broker: 3 });
+    h.obs(0, Observation::BrokerFenced { broker: 1 });
+    h.elected(2, 2, ElectionKind::Isr);
+    assert!(judge(&h).is_ok());
+    // The fallback is legal only with the ISR and ELR both empty.
+    let mut h = H::base();
+    h.elected(2, 2, ElectionKind::LastKnownLeader);
+    assert_eq!(
+        judge(&h).expect_err("step").invariant,
+        Invariant::UncleanLeader
+    );
+}
+
+#[test]
+fn liveness_fails_on_open_sends_a_short_isr_and_unconverged_replicas() {
+    let mut h = H::base();
+    h.send(8, -1).read_back();
+    let v = only(judge(&h).expect("runs"));
+    assert_eq!(
+        (v.invariant, v.field("value")),
+        (Invariant::SendNeverCompleted, Some("8"))
+    );
+    let mut h = H::base();
+    h.changed(Some(1), 1, 2, &[1, 2], &[]).read_back();
+    let v = only(judge(&h).expect("runs"));
+    assert_eq!(
+        (v.invariant, v.field("missing")),
+        (Invariant::IsrNotReformed, Some("[3]"))
+    );
+    let mut h = H::base();
+    h.read_back();
+    let behind = rest(&[(1, Ok((3, 3, 7))), (2, Ok((3, 2, 7))), (3, Ok((3, 3, 7)))]);
+    let v = only(judge_with(&h, config(), &behind).expect("runs"));
+    assert_eq!(
+        (v.invariant, v.field("replica")),
+        (Invariant::ReplicasNotConverged, Some("n2"))
+    );
+}
+
+#[test]
+fn replicas_differ_at_rest_and_an_unreadable_replica_is_never_equal() {
+    let mut h = H::base();
+    h.read_back();
+    let differ = rest(&[(1, Ok((3, 3, 7))), (2, Ok((3, 3, 6))), (3, Ok((3, 3, 7)))]);
+    let v = only(judge_with(&h, config(), &differ).expect("runs"));
+    assert_eq!(
+        (v.invariant, v.field("replica")),
+        (Invariant::ReplicasDiffer, Some("n2"))
+    );
+    let unreadable = rest(&[
+        (1, Ok((3, 3, 7))),
+        (2, Err("read error")),
+        (3, Ok((3, 3, 7))),
+    ]);
+    let v = only(judge_with(&h, config(), &unreadable).expect("runs"));
+    assert_eq!(v.invariant, Invariant::ReplicasDiffer);
+    // Near miss: a replica on a disk the run damaged is excused, and says why.
+    h.at(
+        2,
+        Event::DiskFault {
+            file: "t-0/x.log".into(),
+            start: 0,
+            end: 1,
+            kind: DiskFaultKind::BitFlip,
+        },
+    );
+    let verdict = judge_with(&h, config(), &differ).expect("runs");
+    assert!(verdict.is_clean(), "{verdict}");
+    assert_eq!(verdict.excused.len(), 1);
+}
+
+/// Values 1..=3 committed on {1,2,3}; then n2 and n3 restart unclean (each leaves the ISR
+/// and the ELR), n1 is the last in the ISR and loses its log to a power loss, and the
+/// controller falls back to it as the last known leader.
+fn fallback_after_unclean_restarts(power_loss_on_leader: bool) -> H {
+    let mut h = H::base();
+    h.restart(2, 3, 3, false)
+        .changed(Some(1), 1, 2, &[1, 3], &[]);
+    h.restart(3, 3, 3, false).changed(Some(1), 1, 3, &[1], &[]);
+    if power_loss_on_leader {
+        h.power_loss(1, 0);
+    } else {
+        h.at(
+            1,
+            Event::Crashed {
+                power_loss: false,
+                halted: false,
+            },
+        );
+    }
+    h.obs(0, Observation::BrokerFenced { broker: 1 })
+        .changed(None, 2, 4, &[], &[1]);
+    let log_end = if power_loss_on_leader { 0 } else { 3 };
+    h.restart(1, log_end, 0, false);
+    h.elected(1, 3, ElectionKind::LastKnownLeader)
+        .changed(Some(1), 3, 5, &[1], &[]);
+    h.leads(1, 3, log_end).follows(2, 1, 3).follows(3, 1, 3);
+    h.obs(
+        2,
+        Observation::Truncated {
+            partition: p(),
+            from_offset: 3,
+            to_offset: log_end,
+            cause: TruncationCause::LeaderEpoch,
+        },
+    );
+    h.obs(
+        3,
+        Observation::Truncated {
+            partition: p(),
+            from_offset: 3,
+            to_offset: log_end,
+            cause: TruncationCause::LeaderEpoch,
+        },
+    );
+    h
+}
+
+#[test]
+fn the_fallback_after_two_unclean_restarts_and_a_power_loss_is_an_allowed_loss_with_its_chain() {
+    let mut h = fallback_after_unclean_restarts(true);
+    h.final_read(&[], 0);
+    let empty = rest(&[(1, Ok((0, 0, 1))), (2, Ok((0, 0, 1))), (3, Ok((0, 0, 1)))]);
+    let verdict = judge_with(&h, config(), &empty).expect("no step violation");
+    let isr = verdict
+        .violations
+        .iter()
+        .filter(|v| v.invariant == Invariant::IsrNotReformed)
+        .count();
+    assert_eq!(
+        verdict.violations.len(),
+        isr,
+        "only the shrunk ISR remains: {verdict}"
+    );
+    assert_eq!(verdict.allowed_losses.len(), 3, "{verdict}");
+    let loss = &verdict.allowed_losses[0];
+    assert_eq!((loss.offset, loss.value, loss.chain.len()), (0, 1, 3));
+    assert!(loss.chain[0].contains("LastKnownLeader"), "{loss}");
+    assert!(
+        loss.chain[1].contains("lost by its disk") && loss.chain[1].contains("PowerLoss"),
+        "{loss}"
+    );
+    assert!(loss.chain[2].contains("empty"), "{loss}");
+}
+
+#[test]
+fn a_loss_without_a_disk_fault_on_the_fallback_leader_is_a_lost_write() {
+    // The same sequence, but the fallback leader crashed without losing its page cache
+    // and comes back with an empty log anyway: nothing on its disk explains the loss.
+    let mut h = fallback_after_unclean_restarts(false);
+    h.final_read(&[], 0);
+    let empty = rest(&[(1, Ok((0, 0, 1))), (2, Ok((0, 0, 1))), (3, Ok((0, 0, 1)))]);
+    let verdict = judge_with(&h, config(), &empty).expect("no step violation");
+    assert!(verdict.allowed_losses.is_empty(), "{verdict}");
+    let lost = verdict
+        .violations
+        .iter()
+        .filter(|v| v.invariant == Invariant::LostWrite)
+        .count();
+    assert_eq!(lost, 3, "{verdict}");
+}
+
+#[test]
+fn one_replicas_power_loss_is_never_enough_while_an_eligible_replica_holds_the_record() {
+    // n1 (leader) loses its log to a power loss while n2 still holds every record and is
+    // eligible: electing n1 as "last known leader" is unclean, and the loss is a lost-write.
+    let mut h = H::base();
+    h.restart(3, 3, 3, false)
+        .changed(Some(1), 1, 2, &[1, 2], &[]);
+    h.power_loss(1, 0);
+    h.obs(0, Observation::BrokerFenced { broker: 1 });
+    h.restart(1, 0, 0, false);
+    h.elected(1, 2, ElectionKind::LastKnownLeader);
+    let v = judge(&h).expect_err("the election is judged at once");
+    assert_eq!(
+        (v.invariant, v.field("isr")),
+        (Invariant::UncleanLeader, Some("[2]"))
+    );
+}
+
+#[test]
+fn a_copy_removed_by_truncation_to_the_high_watermark_is_a_lost_write() {
+    // The truncate-to-HW sequence (pre-KIP-101): b=n1 leads epoch 1 with ISR {1}, writes
+    // r0; a=n2 joins and replicates it; the leader's HW moves to 1 while a's is still 0; a
+    // restarts and truncates to its HW 0; b fails; a is elected from the ISR: r0 is gone.
+    let one = OracleConfig {
+        min_insync_replicas: 1,
+        ..config()
+    };
+    let mut h = H::default();
+    h.elected(1, 1, ElectionKind::Isr)
+        .changed(Some(1), 1, 1, &[1], &[]);
+    h.leads(1, 1, 0).follows(2, 1, 1);
+    h.send(1, -1)
+        .append(1, 0, 0, 1, true)
+        .append(2, 0, 0, 1, false);
+    h.changed(Some(1), 1, 2, &[1, 2], &[])
+        .hw(1, 1, 1, true)
+        .ok(1, 0);
+    h.at(2, Event::Restarted);
+    h.obs(
+        2,
+        Observation::Truncated {
+            partition: p(),
+            from_offset: 1,
+            to_offset: 0,
+            cause: TruncationCause::LeaderEpoch,
+        },
+    );
+    h.obs(0, Observation::BrokerFenced { broker: 1 });
+    h.elected(2, 2, ElectionKind::Isr)
+        .changed(Some(2), 2, 3, &[2], &[])
+        .leads(2, 2, 0);
+    h.final_read(&[], 0);
+    let at_rest = rest(&[(2, Ok((0, 0, 1)))]);
+    let verdict = judge_with(&h, one, &at_rest).expect("no step violation");
+    assert!(verdict.allowed_losses.is_empty(), "{verdict}");
+    let v = verdict
+        .violations
+        .iter()
+        .find(|v| v.invariant == Invariant::LostWrite);
+    let v = v.unwrap_or_else(|| panic!("{verdict}"));
+    assert_eq!(v.field("offset"), Some("0"));
+    assert!(
+        v.to_string().contains("truncated by leader epoch on n2"),
+        "{v}"
+    );
+}
+
+#[test]
+fn every_invariant_has_a_name_and_a_group() {
+    for invariant in Invariant::ALL {
+        assert_eq!(Invariant::from_name(invariant.name()), Some(invariant));
+        let _ = invariant.group();
+    }
+    assert_eq!(Invariant::G1a.name(), "G1a");
+}
