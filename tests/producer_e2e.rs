@@ -372,3 +372,33 @@ fn same_seed_gives_the_same_trace_hash() {
         }
     }
 }
+
+/// Swarm seeds on which the oracle's `strong-isr` caught the leader dropping a pending ISR
+/// expansion whose answer was lost while the controller had committed it: the leader's
+/// high watermark then ran over a smaller ISR than the controller's. Each seed must still
+/// propose an ISR change again after losing its outcome (the hazard), and stay clean.
+#[test]
+fn a_pending_isr_expansion_stays_pending_until_its_outcome_is_known() {
+    for seed in [4_092_713_236_197_795_948, 12_034_321_984_470_910_171] {
+        let mut sim: Simulation<KafkaNode> =
+            Simulation::new(configs(seed, producer_config()), &swarm(seed), seed).expect("valid");
+        let _ = sim.run(&mut |_| Ok(()));
+        // The hazard: an AlterPartition whose outcome was unknown, proposed again.
+        let mut proposals = BTreeSet::new();
+        let retried = (sim.trace().entries().iter())
+            .filter_map(|e| match (&e.event, &e.message) {
+                (Event::Deliver(_), Some(Msg::AlterPartitionRequest(r))) => Some((
+                    r.tp.clone(),
+                    r.leader_epoch,
+                    r.partition_epoch,
+                    r.new_isr.clone(),
+                )),
+                _ => None,
+            })
+            .filter(|proposal| !proposals.insert(proposal.clone()))
+            .count();
+        assert!(retried >= 1, "seed {seed}: no proposal was retried");
+        let report = run_clean(seed, &swarm(seed)).unwrap_or_else(|e| panic!("seed {seed}: {e}"));
+        assert!(report.acked >= VALUES_MAX / 2, "seed {seed}: {report:?}");
+    }
+}

@@ -294,7 +294,7 @@ impl Broker {
             return;
         }
         let mut maximal = leader.isr.clone();
-        maximal.extend(leader.pending_isr.iter().flatten().copied());
+        maximal.extend(leader.pending_isr.iter().flatten().map(|m| m.broker));
         let mut hw = partition.log.log_end_offset();
         for member in maximal.iter().filter(|&&m| m != me) {
             match leader.followers.get(member).and_then(|v| v.log_end_offset) {
@@ -325,7 +325,6 @@ impl Broker {
         let Some(partition) = self.partitions.get_mut(tp) else {
             return;
         };
-        let epoch = partition.leader_epoch;
         let hw = partition.log.high_watermark();
         let Role::Leader(leader) = &mut partition.role else {
             return;
@@ -354,20 +353,38 @@ impl Broker {
                 });
             }
         }
-        let proposed: Vec<BrokerId> = new_isr.iter().map(|m| m.broker).collect();
+        let mut proposed: Vec<BrokerId> = new_isr.iter().map(|m| m.broker).collect();
         let mut current = leader.isr.clone();
         current.sort();
-        let mut sorted = proposed.clone();
-        sorted.sort();
-        if sorted == current {
+        proposed.sort();
+        if proposed == current {
             return;
         }
-        leader.pending_isr = Some(proposed);
+        leader.pending_isr = Some(new_isr);
+        self.propose_pending_isr(ctx, tp);
+    }
+
+    /// Sends the pending ISR proposal of `tp` (again), with a timeout: the same proposal
+    /// at the same partition epoch, so a retry of one the controller already committed is
+    /// refused as stale rather than applied twice.
+    pub(super) fn propose_pending_isr(&mut self, ctx: &mut KCtx<'_>, tp: &TopicPartition) {
+        let Some(broker_epoch) = self.broker_epoch else {
+            return;
+        };
+        let Some(partition) = self.partitions.get(tp) else {
+            return;
+        };
+        let Role::Leader(leader) = &partition.role else {
+            return;
+        };
+        let Some(new_isr) = leader.pending_isr.clone() else {
+            return;
+        };
         let req = AlterPartitionRequest {
-            broker: me,
+            broker: self.id,
             broker_epoch,
             tp: tp.clone(),
-            leader_epoch: epoch,
+            leader_epoch: partition.leader_epoch,
             partition_epoch: leader.partition_epoch,
             new_isr,
         };
@@ -376,14 +393,40 @@ impl Broker {
         ctx.set_timer(timeout, self.config.replica_request_timeout_ms);
     }
 
+    /// Proposes every pending ISR again: the controller connection was lost with their
+    /// answers.
+    pub(super) fn propose_pending_isrs(&mut self, ctx: &mut KCtx<'_>) {
+        let pending: Vec<TopicPartition> = (self.partitions.iter())
+            .filter(|(_, p)| matches!(&p.role, Role::Leader(l) if l.pending_isr.is_some()))
+            .map(|(tp, _)| tp.clone())
+            .collect();
+        for tp in pending {
+            self.propose_pending_isr(ctx, &tp);
+        }
+    }
+
     pub(super) fn on_alter_partition_response(
         &mut self,
         ctx: &mut KCtx<'_>,
         resp: AlterPartitionResponse,
     ) -> Result<(), Halted> {
         ctx.cancel_timer(BrokerTimer::AlterPartitionTimeout(resp.tp.clone()));
-        if let Some(partition) = self.partitions.get_mut(&resp.tp) {
-            if let Role::Leader(leader) = &mut partition.role {
+        // Only an answer that carries the state, or a refusal the controller makes after
+        // matching the partition epoch (so nothing was committed since), settles the
+        // proposal. A stale epoch or a fenced leader may answer a retry of a proposal the
+        // controller already committed: the proposal stays pending until newer metadata
+        // arrives, as in Kafka.
+        let settled = matches!(
+            (&resp.state, resp.error),
+            (Some(_), ErrorCode::None)
+                | (_, ErrorCode::IneligibleReplica | ErrorCode::InvalidRequest)
+        );
+        if settled {
+            if let Some(Partition {
+                role: Role::Leader(leader),
+                ..
+            }) = self.partitions.get_mut(&resp.tp)
+            {
                 leader.pending_isr = None;
             }
         }
@@ -478,6 +521,10 @@ impl Broker {
             .get_mut(&state.tp)
             .and_then(|p| p.leader_in(state.leader_epoch))
         {
+            if state.partition_epoch > leader.partition_epoch {
+                // Newer metadata settles whatever was pending.
+                leader.pending_isr = None;
+            }
             leader.isr = state.isr.clone();
             leader.partition_epoch = state.partition_epoch;
         }

@@ -112,14 +112,10 @@ impl Node for Broker {
             }
             BrokerTimer::ReplicaLag(tp, replica) => self.on_replica_lag(ctx, &tp, replica),
             BrokerTimer::AlterPartitionTimeout(tp) => {
-                if let Some(partition) = self.partitions.get_mut(&tp) {
-                    if let Role::Leader(leader) = &mut partition.role {
-                        leader.pending_isr = None;
-                    }
-                }
+                // The outcome is unknown: redial and propose the same ISR again.
                 ctx.disconnect(self.controller());
                 self.control_in_flight = false;
-                self.maybe_update_isr(ctx, &tp);
+                self.propose_pending_isr(ctx, &tp);
                 Ok(())
             }
             BrokerTimer::ProduceTimeout(tp, required_offset) => {
@@ -134,7 +130,10 @@ impl Node for Broker {
     fn on_disconnect(&mut self, ctx: &mut KCtx<'_>, peer: Peer) {
         match peer.channel {
             CONTROL => {
-                self.control_lost();
+                // Nothing on it will be answered: propose what was pending again, and
+                // whatever changes are due.
+                self.control_in_flight = false;
+                self.propose_pending_isrs(ctx);
                 let tps: Vec<TopicPartition> = self.partitions.keys().cloned().collect();
                 for tp in tps {
                     self.maybe_update_isr(ctx, &tp);
@@ -285,9 +284,10 @@ impl Broker {
         ctx.set_timer(BrokerTimer::Heartbeat, self.config.heartbeat_ms);
         if self.control_in_flight {
             // The controller did not answer within a heartbeat: redial, as on a request
-            // timeout. Pending ISR changes on that connection are lost with it.
+            // timeout, and propose the pending ISR changes lost with that connection again.
             ctx.disconnect(self.controller());
-            self.control_lost();
+            self.control_in_flight = false;
+            self.propose_pending_isrs(ctx);
         }
         match self.broker_epoch {
             None => self.register(ctx),
@@ -309,16 +309,6 @@ impl Broker {
         };
         ctx.send(self.controller(), Msg::HeartbeatRequest(req));
         self.control_in_flight = true;
-    }
-
-    /// The controller connection is gone: nothing on it will be answered.
-    fn control_lost(&mut self) {
-        self.control_in_flight = false;
-        for partition in self.partitions.values_mut() {
-            if let Role::Leader(leader) = &mut partition.role {
-                leader.pending_isr = None;
-            }
-        }
     }
 
     fn checkpoint_high_watermarks(&mut self, ctx: &mut KCtx<'_>) -> Result<(), Halted> {

@@ -7,7 +7,7 @@ use odradek_sim::Disk;
 
 use super::producer_state::ProducerStates;
 use crate::log::{Log, LogConfig, LogError, RecoveryReport};
-use crate::protocol::{BrokerId, TopicPartition};
+use crate::protocol::{BrokerId, IsrMember, TopicPartition};
 
 /// What a leader knows of one follower, learned from its fetches in the current epoch.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
@@ -34,8 +34,11 @@ pub struct LeaderState {
     pub epoch_start_offset: i64,
     /// Every other assigned replica.
     pub followers: BTreeMap<BrokerId, ReplicaView>,
-    /// The ISR an in-flight AlterPartition proposes.
-    pub pending_isr: Option<Vec<BrokerId>>,
+    /// The ISR an AlterPartition proposed whose outcome is unknown: it counts in the
+    /// maximal ISR and is proposed again until a response carrying the partition's state,
+    /// a definite refusal, or newer metadata settles it (Kafka's pending ISR state). The
+    /// controller may have committed it while its answer was lost.
+    pub pending_isr: Option<Vec<IsrMember>>,
 }
 
 /// Where a follower is in its cycle.
