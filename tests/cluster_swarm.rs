@@ -19,7 +19,7 @@ use std::collections::BTreeMap;
 use cluster_common::{configs, injected, run, Outcome, BROKERS, CONTROLLER};
 use odradek::protocol::HOLD_KINDS;
 use odradek_sim::harness::{self, Seeds};
-use odradek_sim::{nemesis, RngStream, Scenario, SimRng};
+use odradek_sim::{nemesis, CrashMode, Fault, PowerLoss, RngStream, Scenario, SimRng, Timed};
 
 const REPLAY: &str = "cargo test -p odradek --test cluster_swarm";
 const FAULTS_MS: u64 = 6_000;
@@ -154,4 +154,87 @@ fn replica_that_led_an_epoch_without_appending_reconverges_by_kip279_rounds() {
         outcome.acked >= 100 && outcome.final_read >= outcome.acked,
         "{outcome:?}"
     );
+}
+
+/// Beyond the fault budget: every broker loses its page cache to a power loss within a
+/// few milliseconds of the others (Kafka acks without fsync), at a time drawn per seed,
+/// and restarts unclean. Acked acks=all records are then lost on every replica; the
+/// controller falls back to the last known leader. Every such loss must be an allowed loss
+/// with its causal chain, and every other invariant must hold.
+fn beyond_budget(seed: u64) -> Scenario {
+    let mut rng = SimRng::for_stream(seed, RngStream::Schedule);
+    let at_ms = rng.between(1_500, 4_000);
+    let mut schedule = Vec::new();
+    for (i, &broker) in BROKERS.iter().enumerate() {
+        let i = i as u64;
+        let mode = CrashMode::PowerLoss(PowerLoss::LoseAll);
+        let crash = Fault::Crash { node: broker, mode };
+        schedule.push(Timed {
+            at_ms: at_ms + i * rng.between(0, 30),
+            fault: crash,
+        });
+        let restart = Fault::Restart { node: broker };
+        schedule.push(Timed {
+            at_ms: at_ms + 400 + i * rng.between(50, 300),
+            fault: restart,
+        });
+    }
+    Scenario {
+        faults_ms: FAULTS_MS,
+        settle_ms: SETTLE_MS,
+        schedule: Some(schedule),
+        ..Scenario::default()
+    }
+}
+
+#[test]
+fn losses_beyond_the_fault_budget_are_allowed_only_with_their_causal_chain() {
+    let seeds = Seeds {
+        start: 1,
+        count: 12,
+    };
+    let replay =
+        format!("{REPLAY} losses_beyond_the_fault_budget_are_allowed_only_with_their_causal_chain");
+    let configs = || configs(u64::MAX, Some(FAULTS_MS + SETTLE_MS / 2));
+    let verdicts = harness::check_seeds(seeds, &replay, |seed| {
+        let (_, checker, result) = run(seed, &beyond_budget(seed), configs());
+        result.map(|outcome| (outcome, checker.verdict.expect("judged")))
+    });
+    let allowed: usize = verdicts.iter().map(|(_, v)| v.allowed_losses.len()).sum();
+    let seeds_with_losses = verdicts
+        .iter()
+        .filter(|(_, v)| !v.allowed_losses.is_empty())
+        .count();
+    let consequences: usize = verdicts.iter().map(|(_, v)| v.consequences.len()).sum();
+    let fallbacks: u64 = (verdicts.iter())
+        .map(|(o, _)| {
+            o.elections_by_kind
+                .get("LastKnownLeader")
+                .copied()
+                .unwrap_or(0)
+        })
+        .sum();
+    println!(
+        "beyond the budget, {} seeds: {allowed} allowed losses in {seeds_with_losses} seeds, {consequences} consequences, {fallbacks} last-known-leader elections",
+        seeds.count
+    );
+    let first = verdicts
+        .iter()
+        .find_map(|(_, v)| Some((v.allowed_losses.first()?, v.consequences.first())));
+    if let Some((loss, consequence)) = first {
+        println!("for instance: {loss}");
+        if let Some(consequence) = consequence {
+            println!("and its consequence: {consequence}");
+        }
+    }
+    assert!(
+        seeds_with_losses >= 3,
+        "the budget was exceeded to some effect"
+    );
+    assert!(fallbacks >= seeds.count / 2, "the controller fell back");
+    for (_, verdict) in &verdicts {
+        for loss in &verdict.allowed_losses {
+            assert_eq!(loss.chain.len(), 3, "{loss}");
+        }
+    }
 }

@@ -1,7 +1,8 @@
 //! Liveness, judged after the heal-and-settle phase (the stated bound is that phase's
 //! length): every send completed (`send-never-completed`), every partition's committed ISR
 //! holds all its replicas again (`isr-not-reformed`), and every replica reached its
-//! leader's log end and high watermark (`replicas-not-converged`).
+//! leader's log end and high watermark (`replicas-not-converged`). A replica on a disk the
+//! run damaged (bit flips, read errors: the scenario's fault budget) is excused, with why.
 
 use crate::invariant::Invariant;
 use crate::oracle::Oracle;
@@ -33,9 +34,21 @@ pub(crate) fn judge(oracle: &Oracle, quiescence: &Quiescence, verdict: &mut Verd
         let replicas: Vec<_> = (quiescence.replicas.iter())
             .filter(|r| r.partition == *partition)
             .collect();
-        let missing: Vec<i32> = (replicas.iter().map(|r| r.broker))
+        let mut missing: Vec<i32> = (replicas.iter().map(|r| r.broker))
             .filter(|b| !committed.isr.contains(b))
             .collect();
+        // A replica on a disk the run damaged is the fault budget's: excused, with why.
+        missing.retain(|b| match oracle.damaged.get(b) {
+            Some(damage) => {
+                let why = format!(
+                    "isr-not-reformed on {} n{b}: the fault budget's damaged disk: {damage}",
+                    partition_name(partition)
+                );
+                verdict.excused.push(why);
+                false
+            }
+            None => true,
+        });
         if !missing.is_empty() {
             verdict.violations.push(
                 Violation::new(
@@ -62,6 +75,18 @@ pub(crate) fn judge(oracle: &Oracle, quiescence: &Quiescence, verdict: &mut Verd
             if (contents.log_end_offset, contents.high_watermark)
                 == (lead.log_end_offset, lead.high_watermark)
             {
+                continue;
+            }
+            if let Some(damage) = oracle
+                .damaged
+                .get(&replica.broker)
+                .or(oracle.damaged.get(&leader))
+            {
+                verdict.excused.push(format!(
+                    "replicas-not-converged on {} n{}: the fault budget's damaged disk: {damage}",
+                    partition_name(partition),
+                    replica.broker
+                ));
                 continue;
             }
             verdict.violations.push(
