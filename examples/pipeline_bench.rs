@@ -39,6 +39,7 @@ fn cluster() -> ClusterSpec {
         min_insync_replicas: 2,
         unclean_leader_election_enable: false,
         timing: Timing::default(),
+        bugs: Default::default(),
     }
 }
 

@@ -4,6 +4,7 @@
 #![warn(missing_docs, unreachable_pub)]
 
 pub mod broker;
+pub mod bugs;
 pub mod client;
 pub mod cluster;
 pub mod command;

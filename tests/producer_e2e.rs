@@ -20,6 +20,7 @@ mod cluster_common;
 use std::collections::BTreeSet;
 
 use cluster_common::{injected, spec, BROKERS, CONTROLLER};
+use odradek::bugs::{Bug, Bugs};
 use odradek::cluster::{
     judge, observe, oracle_config, pipeline_configs, pipeline_swarm, ClusterSpec, KafkaNode,
     NodeConfig,
@@ -322,7 +323,7 @@ fn bug_switch(label: &str, seeds: u64, producer: ProducerConfig, invariant: Inva
 #[test]
 fn reassign_sequence_on_retry_duplicates_records_under_faults_only() {
     let producer = ProducerConfig {
-        reassign_sequence_on_retry: true,
+        bugs: Bugs::only(Bug::ReassignSequenceOnRetry),
         ..producer_config()
     };
     let damaged = bug_switch(
@@ -341,7 +342,7 @@ fn reassign_sequence_on_retry_duplicates_records_under_faults_only() {
 #[test]
 fn acks_all_at_leader_append_loses_acked_records_under_faults_only() {
     let producer = ProducerConfig {
-        acks_all_at_leader_append: true,
+        bugs: Bugs::only(Bug::AcksAllAtLeaderAppend),
         ..producer_config()
     };
     let damaged = bug_switch(

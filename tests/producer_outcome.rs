@@ -90,7 +90,7 @@ fn defaults_are_kafkas() {
     assert_eq!(config.max_in_flight_requests_per_connection, 5);
     assert_eq!(config.compression_type, Compression::None);
     assert_eq!(config.partitioner, PartitionerKind::RoundRobin);
-    assert!(!config.reassign_sequence_on_retry && !config.acks_all_at_leader_append);
+    assert_eq!(config.bugs, odradek::bugs::Bugs::default());
     assert_eq!(config.validate(), Ok(()));
 }
 

@@ -5,6 +5,7 @@
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
 
 use bytes::Bytes;
+use odradek::bugs::{Bug, Bugs};
 use odradek::command::{Command, Destination};
 use odradek::producer::{
     AccumulatorTimer, Acks, DeliveryError, ProducerConfig, RequestKey, SendId, SendOutcome, Sender,
@@ -229,7 +230,7 @@ fn a_retry_keeps_its_sequence_and_the_reassign_bug_changes_only_that() {
     assert_eq!(first, [(0, 0, PRODUCER_ID)]);
     assert_eq!(retry, first);
     let buggy = ProducerConfig {
-        reassign_sequence_on_retry: true,
+        bugs: Bugs::only(Bug::ReassignSequenceOnRetry),
         ..ProducerConfig::default()
     };
     let (first, retry) = retried_stamps(buggy);
@@ -241,7 +242,7 @@ fn a_retry_keeps_its_sequence_and_the_reassign_bug_changes_only_that() {
 fn the_leader_append_bug_changes_only_the_acks_on_the_wire() {
     let mut correct = started(ProducerConfig::default(), &[(0, 1, 0)]);
     let buggy_config = ProducerConfig {
-        acks_all_at_leader_append: true,
+        bugs: Bugs::only(Bug::AcksAllAtLeaderAppend),
         ..ProducerConfig::default()
     };
     let mut buggy = started(buggy_config, &[(0, 1, 0)]);

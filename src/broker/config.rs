@@ -4,6 +4,7 @@
 use odradek_sim::NodeId;
 use serde::{Deserialize, Serialize};
 
+use crate::bugs::Bugs;
 use crate::protocol::{BrokerId, TopicPartition};
 
 /// A broker's configuration.
@@ -27,6 +28,8 @@ pub struct BrokerConfig {
     /// Whether the timers that re-arm forever run: heartbeats and high-watermark
     /// checkpoints (see the cluster's `Timing::periodic_timers`).
     pub periodic_timers: bool,
+    /// Bug-zoo switches; the broker honours the ones about replication and produce.
+    pub bugs: Bugs,
 }
 
 /// The broker's timers, keyed by what they are about, never by a counter.

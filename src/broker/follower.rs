@@ -14,6 +14,7 @@ use super::leader::FETCH_BYTES_MAX;
 use super::partition::{FollowerPhase, FollowerState, Role};
 use super::producer_state::ProducerStates;
 use super::{halt, Broker, BrokerTimer, Halted, KCtx};
+use crate::bugs::Bug;
 use crate::log::LogError;
 use crate::protocol::{
     broker_node, BrokerId, ErrorCode, FetchRequest, FetchResponse, Msg,
@@ -37,11 +38,17 @@ impl Broker {
             }
             ctx.cancel_timer(BrokerTimer::AlterPartitionTimeout(state.tp.clone()));
         }
+        // KAFKA-7164's one decision: the same leader in a new epoch keeps the fetch going.
+        let same_leader = matches!(&partition.role, Role::Follower(f) if Some(f.leader) == leader);
+        let phase = match same_leader && self.config.bugs.on(Bug::SameLeaderSkipsTruncation) {
+            true => FollowerPhase::Fetching,
+            false => FollowerPhase::Truncating,
+        };
         partition.leader_epoch = state.leader_epoch;
         partition.role = match leader {
             Some(leader) => Role::Follower(FollowerState {
                 leader,
-                phase: FollowerPhase::Truncating,
+                phase,
                 in_flight: false,
                 next_epoch: None,
             }),
@@ -53,9 +60,19 @@ impl Broker {
             leader,
             leader_epoch: state.leader_epoch,
         });
-        if leader.is_some() {
-            self.send_to_leader(ctx, &state.tp);
+        if leader.is_none() {
+            return;
         }
+        if self.config.bugs.on(Bug::TruncateToHw) {
+            // Before KIP-101: truncate to the high watermark, then fetch.
+            let partition = self.partitions.get_mut(&state.tp).expect("opened");
+            let hw = partition.log.high_watermark();
+            if self.truncate(ctx, &state.tp, hw).is_err() {
+                return;
+            }
+            self.set_phase(&state.tp, FollowerPhase::Fetching);
+        }
+        self.send_to_leader(ctx, &state.tp);
     }
 
     /// Sends the follower's next request: OffsetsForLeaderEpoch while truncating, Fetch
@@ -150,10 +167,13 @@ impl Broker {
         }
         let partition = self.partitions.get_mut(&tp).expect("checked");
         let leo = partition.log.log_end_offset();
+        let before_kip279 = self.config.bugs.on(Bug::Kip101WithoutKip279);
         let (target, next_epoch) = match partition.log.end_offset_for_epoch(resp.leader_epoch) {
             Some(mine) if mine.leader_epoch == resp.leader_epoch => {
                 (mine.end_offset.min(resp.end_offset), None)
             }
+            // The bug's one decision: no matching epoch falls back to the high watermark.
+            _ if before_kip279 => (partition.log.high_watermark().min(leo), None),
             Some(mine) => (mine.end_offset.min(leo), Some(mine.leader_epoch)),
             None => (resp.end_offset.min(leo), None),
         };

@@ -13,6 +13,7 @@ use super::delayed::{DelayedProduce, Verdict, Waiting};
 use super::partition::{LeaderState, Partition, ReplicaView, Role};
 use super::producer_state::SequenceCheck;
 use super::{halt, Broker, BrokerTimer, Halted, KCtx};
+use crate::bugs::Bug;
 use crate::log::{LogError, ReadLimits};
 use crate::protocol::{
     AlterPartitionRequest, AlterPartitionResponse, BrokerId, ErrorCode, FetchRequest,
@@ -107,13 +108,18 @@ impl Broker {
             Ok(header) => header,
             Err(error) => return Ok(Appended::Now(failed(&part.tp, error))),
         };
-        if acks == ACKS_ALL && leader.isr.len() < min_isr {
+        let min_isr_checked = !self.config.bugs.on(Bug::NoMinIsrCheck);
+        if acks == ACKS_ALL && leader.isr.len() < min_isr && min_isr_checked {
             return Ok(Appended::Now(failed(
                 &part.tp,
                 ErrorCode::NotEnoughReplicas,
             )));
         }
-        let (first_offset, last_offset) = match partition.producers.check(&header) {
+        let check = match self.config.bugs.on(Bug::NoIdempotentDedup) {
+            true => Ok(SequenceCheck::Append),
+            false => partition.producers.check(&header),
+        };
+        let (first_offset, last_offset) = match check {
             Err(error) => return Ok(Appended::Now(failed(&part.tp, error))),
             Ok(SequenceCheck::Duplicate {
                 first_offset,
@@ -158,6 +164,7 @@ impl Broker {
     /// Answers every delayed produce whose partitions are all decided, in order.
     pub(super) fn complete_delayed(&mut self, ctx: &mut KCtx<'_>) {
         let min_isr = self.config.min_insync_replicas;
+        let min_isr_checked = !self.config.bugs.on(Bug::NoMinIsrCheck);
         let partitions = &self.partitions;
         let done = self.purgatory.complete(|wait| {
             let Some(partition) = partitions.get(&wait.tp) else {
@@ -171,7 +178,7 @@ impl Broker {
             };
             if partition.log.high_watermark() >= wait.required_offset {
                 Verdict::Done(ErrorCode::None)
-            } else if leader.isr.len() < min_isr {
+            } else if leader.isr.len() < min_isr && min_isr_checked {
                 Verdict::Done(ErrorCode::NotEnoughReplicasAfterAppend)
             } else if wait.timed_out {
                 Verdict::Done(ErrorCode::RequestTimedOut)
@@ -231,7 +238,8 @@ impl Broker {
         let Role::Leader(leader) = &mut partition.role else {
             return Err(ErrorCode::NotLeaderOrFollower.into());
         };
-        if req.replica.is_some() || req.current_leader_epoch >= 0 {
+        let fenced = !(req.replica.is_some() && self.config.bugs.on(Bug::NoEpochFencing));
+        if fenced && (req.replica.is_some() || req.current_leader_epoch >= 0) {
             if req.current_leader_epoch < epoch {
                 return Err(ErrorCode::FencedLeaderEpoch.into());
             }
@@ -290,11 +298,17 @@ impl Broker {
         let Role::Leader(leader) = &partition.role else {
             return;
         };
-        if leader.isr.len() < min_isr {
+        let bugs = &self.config.bugs;
+        if leader.isr.len() < min_isr && !bugs.on(Bug::NoMinIsrCheck) {
             return;
         }
         let mut maximal = leader.isr.clone();
-        maximal.extend(leader.pending_isr.iter().flatten().map(|m| m.broker));
+        let pending = leader.pending_isr.iter().flatten().map(|m| m.broker);
+        match bugs.on(Bug::HwOverProposedIsr) && leader.pending_isr.is_some() {
+            // The bug's one decision: a proposed shrink counts before it is committed.
+            true => maximal = pending.collect(),
+            false => maximal.extend(pending),
+        }
         let mut hw = partition.log.log_end_offset();
         for member in maximal.iter().filter(|&&m| m != me) {
             match leader.followers.get(member).and_then(|v| v.log_end_offset) {
@@ -326,6 +340,7 @@ impl Broker {
             return;
         };
         let hw = partition.log.high_watermark();
+        let unfenced = self.config.bugs.on(Bug::NoEpochFencing);
         let Role::Leader(leader) = &mut partition.role else {
             return;
         };
@@ -340,7 +355,7 @@ impl Broker {
                 && !view.lagging
                 && view
                     .log_end_offset
-                    .is_some_and(|leo| leo >= hw && leo >= leader.epoch_start_offset);
+                    .is_some_and(|leo| leo >= hw && (leo >= leader.epoch_start_offset || unfenced));
             if keep || join {
                 let broker_epoch = if replica == me {
                     broker_epoch

@@ -5,6 +5,7 @@
 use odradek_sim::NodeId;
 
 use crate::broker::BrokerConfig;
+use crate::bugs::Bugs;
 use crate::client::ClientConfig;
 use crate::controller::{ControllerConfig, TopicSpec};
 use crate::protocol::TopicPartition;
@@ -77,6 +78,8 @@ pub struct ClusterSpec {
     pub unclean_leader_election_enable: bool,
     /// Timers.
     pub timing: Timing,
+    /// Bug-zoo switches of the controller and brokers.
+    pub bugs: Bugs,
 }
 
 impl ClusterSpec {
@@ -115,6 +118,7 @@ impl ClusterSpec {
             unclean_leader_election_enable: self.unclean_leader_election_enable,
             session_timeout_ms: self.timing.session_timeout_ms,
             sessions_expire: self.timing.periodic_timers,
+            bugs: self.bugs.clone(),
         }
     }
 
@@ -130,6 +134,7 @@ impl ClusterSpec {
             replica_request_timeout_ms: timing.replica_request_timeout_ms,
             hw_checkpoint_ms: timing.hw_checkpoint_ms,
             periodic_timers: timing.periodic_timers,
+            bugs: self.bugs.clone(),
         }
     }
 }

@@ -4,6 +4,7 @@
 use odradek_sim::NodeId;
 use serde::{Deserialize, Serialize};
 
+use crate::bugs::Bugs;
 use crate::protocol::BrokerId;
 
 /// A topic the controller creates at its first start.
@@ -33,6 +34,8 @@ pub struct ControllerConfig {
     /// Whether sessions expire. Off only with the brokers' heartbeats off, for the
     /// explorer's smallest models (see the cluster's `Timing::periodic_timers`).
     pub sessions_expire: bool,
+    /// Bug-zoo switches; the controller honours the ones about elections and the ISR.
+    pub bugs: Bugs,
 }
 
 /// The controller's timers, keyed by what they are about.

@@ -5,6 +5,7 @@
 
 use odradek_invariants::ElectionKind;
 
+use crate::bugs::{Bug, Bugs};
 use crate::protocol::{BrokerId, PartitionState};
 
 /// Removes `removed` from the ISR. Removed replicas join the ELR when the ISR left is
@@ -12,11 +13,14 @@ use crate::protocol::{BrokerId, PartitionState};
 /// record: the high watermark could not pass them). An unclean restart passes
 /// `keep_eligible = false` and also leaves the ELR. A removed leader leaves the partition
 /// leaderless. Returns whether anything changed.
+/// With [`Bug::LastReplicaStanding`], the rule before KIP-966: the ISR never loses its
+/// last member and there is no ELR.
 pub(crate) fn remove_from_isr(
     state: &mut PartitionState,
     removed: &[BrokerId],
     min_insync_replicas: usize,
     keep_eligible: bool,
+    bugs: &Bugs,
 ) -> bool {
     let before = state.clone();
     let gone: Vec<BrokerId> = state
@@ -25,8 +29,12 @@ pub(crate) fn remove_from_isr(
         .copied()
         .filter(|b| removed.contains(b))
         .collect();
-    state.isr.retain(|b| !removed.contains(b));
-    if keep_eligible && state.isr.len() < min_insync_replicas {
+    let last_standing = bugs.on(Bug::LastReplicaStanding);
+    let emptied = state.isr.iter().all(|b| removed.contains(b));
+    if !(last_standing && emptied) {
+        state.isr.retain(|b| !removed.contains(b));
+    }
+    if keep_eligible && state.isr.len() < min_insync_replicas && !last_standing {
         state.elr.extend(gone);
     }
     if !keep_eligible {
@@ -47,14 +55,19 @@ pub(crate) fn remove_from_isr(
 
 /// Replaces the ISR with `new_isr` (a leader's AlterPartition), applying the ELR rule to
 /// the members it drops.
-pub(crate) fn alter_isr(state: &mut PartitionState, new_isr: &[BrokerId], min_insync: usize) {
+pub(crate) fn alter_isr(
+    state: &mut PartitionState,
+    new_isr: &[BrokerId],
+    min_insync: usize,
+    bugs: &Bugs,
+) {
     let removed: Vec<BrokerId> = state
         .isr
         .iter()
         .copied()
         .filter(|b| !new_isr.contains(b))
         .collect();
-    if new_isr.len() < min_insync {
+    if new_isr.len() < min_insync && !bugs.on(Bug::LastReplicaStanding) {
         state.elr.extend(removed);
     }
     state.isr = state
@@ -85,11 +98,14 @@ fn normalize(state: &mut PartitionState, min_insync_replicas: usize) {
 
 /// Elects a leader for a leaderless partition from the replicas `available` accepts.
 /// Returns how, or `None` if it must stay offline. Bumps the leader epoch on success.
+/// [`Bug::UncleanElection`] elects any available replica when nobody is eligible, and
+/// calls it an ISR election.
 pub(crate) fn elect(
     state: &mut PartitionState,
     available: impl Fn(BrokerId) -> bool,
     unclean_enabled: bool,
     min_insync_replicas: usize,
+    bugs: &Bugs,
 ) -> Option<ElectionKind> {
     debug_assert!(state.leader.is_none());
     let pick = |set: &[BrokerId]| {
@@ -115,6 +131,13 @@ pub(crate) fn elect(
         state.isr = vec![leader];
         state.elr.clear();
         (leader, ElectionKind::Unclean)
+    } else if let Some(leader) = (bugs.on(Bug::UncleanElection))
+        .then(|| pick(&state.replicas))
+        .flatten()
+    {
+        state.isr = vec![leader];
+        state.elr.clear();
+        (leader, ElectionKind::Isr)
     } else {
         return None;
     };

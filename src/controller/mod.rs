@@ -188,10 +188,11 @@ impl Controller {
             },
         );
         let min_isr = self.config.min_insync_replicas;
+        let bugs = &self.config.bugs;
         let mut changed = Vec::new();
         if !req.clean {
             for state in &mut self.state.partitions {
-                if election::remove_from_isr(state, &[req.broker], min_isr, false) {
+                if election::remove_from_isr(state, &[req.broker], min_isr, false, bugs) {
                     changed.push(state.tp.clone());
                 }
             }
@@ -284,7 +285,7 @@ impl Controller {
         let min_isr = self.config.min_insync_replicas;
         let new_isr: Vec<BrokerId> = req.new_isr.iter().map(|m| m.broker).collect();
         let state = self.state.partition_mut(&req.tp).expect("checked");
-        election::alter_isr(state, &new_isr, min_isr);
+        election::alter_isr(state, &new_isr, min_isr, &self.config.bugs);
         state.partition_epoch += 1;
         let committed = state.clone();
         self.persist(ctx)?;
@@ -353,9 +354,10 @@ impl Controller {
             _ => return Ok(()),
         }
         let min_isr = self.config.min_insync_replicas;
+        let bugs = &self.config.bugs;
         let mut changed = Vec::new();
         for state in &mut self.state.partitions {
-            if election::remove_from_isr(state, &[broker], min_isr, true) {
+            if election::remove_from_isr(state, &[broker], min_isr, true, bugs) {
                 changed.push(state.tp.clone());
             }
         }
@@ -369,6 +371,7 @@ impl Controller {
     /// Elects a leader for every leaderless partition that can have one.
     fn elect_offline(&mut self, ctx: &mut KCtx<'_>) -> Vec<TopicPartition> {
         let min_isr = self.config.min_insync_replicas;
+        let bugs = &self.config.bugs;
         let unclean = self.config.unclean_leader_election_enable;
         let available: Vec<BrokerId> = (self.state.brokers.iter())
             .filter(|(_, r)| !r.fenced)
@@ -379,7 +382,8 @@ impl Controller {
             if state.leader.is_some() {
                 continue;
             }
-            let Some(kind) = election::elect(state, |b| available.contains(&b), unclean, min_isr)
+            let Some(kind) =
+                election::elect(state, |b| available.contains(&b), unclean, min_isr, bugs)
             else {
                 continue;
             };

@@ -1,6 +1,7 @@
 //! The producer's settings, with Kafka's names and Kafka 3.x defaults, and the checks Kafka's
 //! `ProducerConfig` makes before a producer starts.
 
+use crate::bugs::Bugs;
 use crate::record::{Compression, BATCH_HEADER_BYTES, RECORDS_BYTES_MAX};
 
 /// The most requests a connection may carry unanswered while idempotence is on: the broker
@@ -87,12 +88,12 @@ pub struct ProducerConfig {
     pub compression_type: Compression,
     /// `partitioner.class`, reduced to the two built-in choices for keyless records.
     pub partitioner: PartitionerKind,
-    /// Bug zoo, off by default: a retried batch gets a new sequence number, so the broker
-    /// cannot recognise it as a duplicate (lost response + retry = duplicate record).
-    pub reassign_sequence_on_retry: bool,
-    /// Bug zoo, off by default: acks=all sends complete when the leader appends, before
-    /// replication (a leader crash after the append loses an acked record).
-    pub acks_all_at_leader_append: bool,
+    /// Bug-zoo switches, none by default. The producer honours two:
+    /// [`ReassignSequenceOnRetry`](crate::bugs::Bug::ReassignSequenceOnRetry) (a retried
+    /// batch gets a new sequence number, so the broker cannot recognise it as a duplicate)
+    /// and [`AcksAllAtLeaderAppend`](crate::bugs::Bug::AcksAllAtLeaderAppend)
+    /// (acks=all sends complete when the leader appends, before replication).
+    pub bugs: Bugs,
 }
 
 impl Default for ProducerConfig {
@@ -112,8 +113,7 @@ impl Default for ProducerConfig {
             max_in_flight_requests_per_connection: 5,
             compression_type: Compression::None,
             partitioner: PartitionerKind::RoundRobin,
-            reassign_sequence_on_retry: false,
-            acks_all_at_leader_append: false,
+            bugs: Bugs::default(),
         }
     }
 }

@@ -50,6 +50,7 @@ use super::batch::{ProducerBatch, ProducerIdEpoch, SendId};
 use super::config::{Acks, ConfigError, ProducerConfig};
 use super::outcome::{DeliveryError, SendOutcome};
 use super::topic_partition::TopicPartition;
+use crate::bugs::Bug;
 use crate::command::{Command, Destination};
 use crate::metadata::Metadata;
 
@@ -248,7 +249,7 @@ impl Sender {
     /// The acks value requests carry. The one decision of the `acks_all_at_leader_append`
     /// bug: acks=1 on the wire, so the leader answers at append, before replication.
     pub fn wire_acks(&self) -> i16 {
-        if self.config.acks == Acks::All && self.config.acks_all_at_leader_append {
+        if self.config.acks == Acks::All && self.config.bugs.on(Bug::AcksAllAtLeaderAppend) {
             Acks::Leader.code()
         } else {
             self.config.acks.code()
@@ -645,7 +646,7 @@ impl Sender {
     /// Puts `batch` back for another attempt after `retry.backoff.ms`. Its sequence stays,
     /// unless the `reassign_sequence_on_retry` bug is on: its one decision is here.
     fn retry(&mut self, mut batch: ProducerBatch, out: &mut Vec<SenderCommand>) {
-        if self.config.reassign_sequence_on_retry {
+        if self.config.bugs.on(Bug::ReassignSequenceOnRetry) {
             self.accumulator
                 .reassign_sequence(&mut batch)
                 .expect("sealed batches decode: the producer encoded them");

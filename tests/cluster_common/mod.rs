@@ -43,6 +43,7 @@ pub fn spec(brokers: &[NodeId]) -> ClusterSpec {
         min_insync_replicas: 2.min(brokers.len()),
         unclean_leader_election_enable: false,
         timing: Timing::default(),
+        bugs: Default::default(),
     }
 }
 
@@ -62,7 +63,16 @@ pub fn client(brokers: &[NodeId], writes_max: u64, final_read_at_ms: Option<u64>
 
 /// Controller, three brokers, client.
 pub fn configs(writes_max: u64, final_read_at_ms: Option<u64>) -> Vec<NodeConfig> {
-    let mut configs = spec(&BROKERS).server_configs();
+    configs_of(&spec(&BROKERS), writes_max, final_read_at_ms)
+}
+
+/// The nodes of `spec` (three brokers) and the client.
+pub fn configs_of(
+    spec: &ClusterSpec,
+    writes_max: u64,
+    final_read_at_ms: Option<u64>,
+) -> Vec<NodeConfig> {
+    let mut configs = spec.server_configs();
     configs.push(NodeConfig::Client(client(
         &BROKERS,
         writes_max,

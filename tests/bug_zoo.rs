@@ -1,0 +1,210 @@
+//! The bug zoo on the cluster: for each switch, a scripted fault schedule replaying its
+//! historical sequence (or the shortest one found for a plausible bug). With the switch on
+//! the oracle reports the switch's expected invariant; with it off the same schedule is
+//! clean; and each test asserts the hazard the schedule exists for happened.
+//!
+//! Replay one: `cargo test -p odradek --test bug_zoo <name> -- --nocapture`.
+
+mod cluster_common;
+
+use cluster_common::{configs_of, run, spec, timed, Outcome, BROKERS};
+use odradek::bugs::{Bug, Bugs};
+use odradek::protocol::REPLICATION;
+use odradek_sim::{CrashMode, Fault, NodeId, PowerLoss, RunError, Scenario};
+
+const SEED: u64 = 1;
+const LEADER: NodeId = BROKERS[0];
+
+fn scenario(faults_ms: u64, schedule: Vec<(u64, Fault)>) -> Scenario {
+    Scenario {
+        faults_ms,
+        settle_ms: 3_000,
+        schedule: Some(timed(schedule)),
+        ..Scenario::default()
+    }
+}
+
+/// Runs `scenario` with `bugs` on; the oracle's first violation, if any.
+fn run_with(bugs: Bugs, scenario: &Scenario, min_insync: usize) -> Result<Outcome, String> {
+    let mut cluster = spec(&BROKERS);
+    cluster.bugs = bugs;
+    cluster.min_insync_replicas = min_insync;
+    let final_read_at_ms = scenario.faults_ms + scenario.settle_ms / 2;
+    let (_, _, result) = run(
+        SEED,
+        scenario,
+        configs_of(&cluster, u64::MAX, Some(final_read_at_ms)),
+    );
+    result.map_err(|error| match error {
+        RunError::Violation { message, .. } => message,
+        other => format!("the run stopped: {other}"),
+    })
+}
+
+/// The schedule is clean without `bug` and caught by its expected invariant with it; the
+/// clean run's outcome, for hazard assertions.
+fn caught(bug: Bug, scenario: &Scenario, min_insync: usize) -> Outcome {
+    let clean = run_with(Bugs::default(), scenario, min_insync)
+        .unwrap_or_else(|violation| panic!("{bug} off must be clean: {violation}"));
+    println!("{bug} off: {clean:?}");
+    let violation = run_with(Bugs::only(bug), scenario, min_insync)
+        .err()
+        .unwrap_or_else(|| panic!("{bug} on must be caught"));
+    println!("{bug} on: violation: {violation}");
+    let expected = bug.expected().name();
+    assert!(
+        violation.starts_with(&format!("{expected}:")),
+        "{bug}: expected {expected}, got {violation}"
+    );
+    clean
+}
+
+fn crash(node: NodeId, mode: CrashMode) -> Fault {
+    Fault::Crash { node, mode }
+}
+
+fn power_loss(node: NodeId) -> Fault {
+    crash(node, CrashMode::PowerLoss(PowerLoss::LoseAll))
+}
+
+#[test]
+fn no_min_isr_check_commits_on_the_leader_alone_and_diverges_from_the_elr_leader() {
+    // The followers are cut off: fenced, the ISR shrinks to the leader (one of them stays
+    // in the ELR). Without min.insync.replicas the leader acks alone, then loses its page
+    // cache; the ELR member is elected without those records.
+    let followers = vec![BROKERS[1], BROKERS[2]];
+    let schedule = vec![
+        (2_000, Fault::Partition { side: followers }),
+        (4_000, power_loss(LEADER)),
+        (4_500, Fault::HealPartitions),
+        (4_700, Fault::Restart { node: LEADER }),
+    ];
+    let clean = caught(Bug::NoMinIsrCheck, &scenario(6_000, schedule), 2);
+    assert!(
+        clean.failovers >= 1 && clean.disk_bytes_lost > 0,
+        "{clean:?}"
+    );
+}
+
+#[test]
+fn unclean_election_elects_outside_the_isr_and_elr_and_calls_it_clean() {
+    // The ISR shrinks to the leader; both followers restart unclean (leaving the ELR) and
+    // cannot rejoin; the leader goes down. Nobody is eligible: the fixed controller waits
+    // for the last known leader; the bug elects a follower and records an ISR election.
+    let hold = |node| Fault::Hold {
+        from: LEADER,
+        to: node,
+        channel: Some(REPLICATION),
+    };
+    let schedule = vec![
+        (1_000, Fault::Pause { node: BROKERS[1] }),
+        (1_000, Fault::Pause { node: BROKERS[2] }),
+        (2_400, hold(BROKERS[1])),
+        (2_400, hold(BROKERS[2])),
+        (2_500, crash(BROKERS[1], CrashMode::Process)),
+        (2_500, crash(BROKERS[2], CrashMode::Process)),
+        (2_600, Fault::Restart { node: BROKERS[1] }),
+        (2_600, Fault::Restart { node: BROKERS[2] }),
+        (3_500, crash(LEADER, CrashMode::Process)),
+    ];
+    let clean = caught(Bug::UncleanElection, &scenario(5_000, schedule), 2);
+    assert_eq!(
+        clean.elections_by_kind.get("LastKnownLeader"),
+        Some(&1),
+        "{clean:?}"
+    );
+}
+
+#[test]
+fn last_replica_standing_reelects_the_last_isr_member_after_its_lossy_restart() {
+    // The followers stall and are fenced: the ISR shrinks to the leader. It loses its page
+    // cache and restarts unclean. KIP-966 takes it out of the ISR and elects the follower
+    // left in the ELR; before KIP-966 the last member stayed in the ISR and came back as
+    // leader with what its disk kept.
+    let schedule = vec![
+        (2_000, Fault::Pause { node: BROKERS[1] }),
+        (2_000, Fault::Pause { node: BROKERS[2] }),
+        (3_500, power_loss(LEADER)),
+        (3_700, Fault::Restart { node: LEADER }),
+        (4_000, Fault::Resume { node: BROKERS[1] }),
+        (4_000, Fault::Resume { node: BROKERS[2] }),
+    ];
+    let clean = caught(Bug::LastReplicaStanding, &scenario(6_000, schedule), 2);
+    assert!(
+        clean.disk_bytes_lost > 0 && clean.failovers >= 1,
+        "{clean:?}"
+    );
+    assert_eq!(clean.elections_by_kind.get("Elr"), Some(&1), "{clean:?}");
+}
+
+#[test]
+fn hw_over_proposed_isr_commits_past_a_member_the_controller_still_counts() {
+    // A follower's fetches go unanswered until it lags out; the leader's AlterPartition is
+    // held on its way to the controller, so the shrink stays a proposal. The maximal ISR
+    // keeps the high watermark at the lagging member; the bug advances it over the
+    // proposal while the committed ISR still holds the member.
+    let schedule = vec![
+        (
+            2_000,
+            Fault::Hold {
+                from: LEADER,
+                to: BROKERS[2],
+                channel: Some(REPLICATION),
+            },
+        ),
+        (
+            2_000,
+            Fault::HoldKind {
+                kind: "alter_partition_request".into(),
+                from: Some(LEADER),
+                to: None,
+            },
+        ),
+        (
+            4_000,
+            Fault::ReleaseKind {
+                kind: "alter_partition_request".into(),
+                from: Some(LEADER),
+                to: None,
+            },
+        ),
+        (
+            4_000,
+            Fault::Release {
+                from: LEADER,
+                to: BROKERS[2],
+                channel: Some(REPLICATION),
+            },
+        ),
+    ];
+    let clean = caught(Bug::HwOverProposedIsr, &scenario(6_000, schedule), 2);
+    assert!(clean.isr_shrinks >= 1, "{clean:?}");
+}
+
+#[test]
+fn no_idempotent_dedup_appends_a_retried_batch_twice() {
+    // The leader's answers to the client are held until its request times out; it retries
+    // the same batch (same sequence). The fixed broker answers the retry with the first
+    // append's offset; the bug appends it again.
+    let client = cluster_common::CLIENT;
+    let schedule = vec![
+        (
+            2_000,
+            Fault::HoldKind {
+                kind: "produce_response".into(),
+                from: Some(LEADER),
+                to: Some(client),
+            },
+        ),
+        (
+            2_600,
+            Fault::ReleaseKind {
+                kind: "produce_response".into(),
+                from: Some(LEADER),
+                to: Some(client),
+            },
+        ),
+    ];
+    let clean = caught(Bug::NoIdempotentDedup, &scenario(6_000, schedule), 2);
+    assert!(clean.acked >= 100, "{clean:?}");
+}
