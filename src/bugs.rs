@@ -113,7 +113,7 @@ impl Bug {
     pub fn expected(self) -> Invariant {
         match self {
             Bug::UncleanElection | Bug::LastReplicaStanding => Invariant::UncleanLeader,
-            Bug::NoMinIsrCheck => Invariant::LogDivergence,
+            Bug::NoMinIsrCheck | Bug::TruncateToHw => Invariant::LogDivergence,
             Bug::HwOverProposedIsr => Invariant::StrongIsr,
             Bug::NoIdempotentDedup | Bug::ReassignSequenceOnRetry => Invariant::Duplicate,
             _ => Invariant::LostWrite,

@@ -9,7 +9,8 @@ mod cluster_common;
 
 use cluster_common::{configs_of, run, spec, timed, Outcome, BROKERS};
 use odradek::bugs::{Bug, Bugs};
-use odradek::protocol::REPLICATION;
+use odradek::cluster::NodeConfig;
+use odradek::protocol::{TopicPartition, REPLICATION};
 use odradek_sim::{CrashMode, Fault, NodeId, PowerLoss, RunError, Scenario};
 
 const SEED: u64 = 1;
@@ -24,17 +25,34 @@ fn scenario(faults_ms: u64, schedule: Vec<(u64, Fault)>) -> Scenario {
     }
 }
 
+/// The cluster a zoo scenario runs: `cluster_common`'s, with `min.insync.replicas` and the
+/// partition the client writes (of `partitions`, whose replica orders rotate: t-1's is
+/// n2, n3, n1).
+#[derive(Debug, Clone, Copy)]
+struct Shape {
+    min_insync: usize,
+    partitions: i32,
+    written: i32,
+}
+
+const DEFAULT: Shape = Shape {
+    min_insync: 2,
+    partitions: 1,
+    written: 0,
+};
+
 /// Runs `scenario` with `bugs` on; the oracle's first violation, if any.
-fn run_with(bugs: Bugs, scenario: &Scenario, min_insync: usize) -> Result<Outcome, String> {
+fn run_with(bugs: Bugs, scenario: &Scenario, shape: Shape) -> Result<Outcome, String> {
     let mut cluster = spec(&BROKERS);
     cluster.bugs = bugs;
-    cluster.min_insync_replicas = min_insync;
+    cluster.min_insync_replicas = shape.min_insync;
+    cluster.topics[0].partitions = shape.partitions;
     let final_read_at_ms = scenario.faults_ms + scenario.settle_ms / 2;
-    let (_, _, result) = run(
-        SEED,
-        scenario,
-        configs_of(&cluster, u64::MAX, Some(final_read_at_ms)),
-    );
+    let mut configs = configs_of(&cluster, u64::MAX, Some(final_read_at_ms));
+    if let Some(NodeConfig::Client(client)) = configs.last_mut() {
+        client.tp = TopicPartition::new("t", shape.written);
+    }
+    let (_, _, result) = run(SEED, scenario, configs);
     result.map_err(|error| match error {
         RunError::Violation { message, .. } => message,
         other => format!("the run stopped: {other}"),
@@ -43,11 +61,11 @@ fn run_with(bugs: Bugs, scenario: &Scenario, min_insync: usize) -> Result<Outcom
 
 /// The schedule is clean without `bug` and caught by its expected invariant with it; the
 /// clean run's outcome, for hazard assertions.
-fn caught(bug: Bug, scenario: &Scenario, min_insync: usize) -> Outcome {
-    let clean = run_with(Bugs::default(), scenario, min_insync)
+fn caught(bug: Bug, scenario: &Scenario, shape: Shape) -> Outcome {
+    let clean = run_with(Bugs::default(), scenario, shape)
         .unwrap_or_else(|violation| panic!("{bug} off must be clean: {violation}"));
     println!("{bug} off: {clean:?}");
-    let violation = run_with(Bugs::only(bug), scenario, min_insync)
+    let violation = run_with(Bugs::only(bug), scenario, shape)
         .err()
         .unwrap_or_else(|| panic!("{bug} on must be caught"));
     println!("{bug} on: violation: {violation}");
@@ -79,7 +97,7 @@ fn no_min_isr_check_commits_on_the_leader_alone_and_diverges_from_the_elr_leader
         (4_500, Fault::HealPartitions),
         (4_700, Fault::Restart { node: LEADER }),
     ];
-    let clean = caught(Bug::NoMinIsrCheck, &scenario(6_000, schedule), 2);
+    let clean = caught(Bug::NoMinIsrCheck, &scenario(6_000, schedule), DEFAULT);
     assert!(
         clean.failovers >= 1 && clean.disk_bytes_lost > 0,
         "{clean:?}"
@@ -107,7 +125,7 @@ fn unclean_election_elects_outside_the_isr_and_elr_and_calls_it_clean() {
         (2_600, Fault::Restart { node: BROKERS[2] }),
         (3_500, crash(LEADER, CrashMode::Process)),
     ];
-    let clean = caught(Bug::UncleanElection, &scenario(5_000, schedule), 2);
+    let clean = caught(Bug::UncleanElection, &scenario(5_000, schedule), DEFAULT);
     assert_eq!(
         clean.elections_by_kind.get("LastKnownLeader"),
         Some(&1),
@@ -129,7 +147,11 @@ fn last_replica_standing_reelects_the_last_isr_member_after_its_lossy_restart() 
         (4_000, Fault::Resume { node: BROKERS[1] }),
         (4_000, Fault::Resume { node: BROKERS[2] }),
     ];
-    let clean = caught(Bug::LastReplicaStanding, &scenario(6_000, schedule), 2);
+    let clean = caught(
+        Bug::LastReplicaStanding,
+        &scenario(6_000, schedule),
+        DEFAULT,
+    );
     assert!(
         clean.disk_bytes_lost > 0 && clean.failovers >= 1,
         "{clean:?}"
@@ -177,7 +199,7 @@ fn hw_over_proposed_isr_commits_past_a_member_the_controller_still_counts() {
             },
         ),
     ];
-    let clean = caught(Bug::HwOverProposedIsr, &scenario(6_000, schedule), 2);
+    let clean = caught(Bug::HwOverProposedIsr, &scenario(6_000, schedule), DEFAULT);
     assert!(clean.isr_shrinks >= 1, "{clean:?}");
 }
 
@@ -205,6 +227,47 @@ fn no_idempotent_dedup_appends_a_retried_batch_twice() {
             },
         ),
     ];
-    let clean = caught(Bug::NoIdempotentDedup, &scenario(6_000, schedule), 2);
+    let clean = caught(Bug::NoIdempotentDedup, &scenario(6_000, schedule), DEFAULT);
     assert!(clean.acked >= 100, "{clean:?}");
+}
+
+#[test]
+fn truncate_to_hw_cuts_committed_records_that_the_elected_follower_then_overwrites() {
+    // reference/kafka.md's sequence on t-1 (replicas n2, n3, n1): n2 leads and crashes; n3
+    // is elected and n1 starts following it, truncating to its high watermark, which lags
+    // the leader's by the last fetch round. n3's answers to n1 are held, so n1 cannot fetch
+    // back what it cut; n3 then loses power and n1, still in the ISR, is elected. The fixed
+    // follower truncates by leader epoch (its request is held too) and keeps everything.
+    let schedule = vec![
+        (2_000, crash(BROKERS[1], CrashMode::Process)),
+        (
+            2_000,
+            Fault::Hold {
+                from: BROKERS[2],
+                to: LEADER,
+                channel: Some(REPLICATION),
+            },
+        ),
+        (3_000, power_loss(BROKERS[2])),
+        (
+            3_100,
+            Fault::Release {
+                from: BROKERS[2],
+                to: LEADER,
+                channel: Some(REPLICATION),
+            },
+        ),
+        (4_000, Fault::Restart { node: BROKERS[2] }),
+        (5_000, Fault::Restart { node: BROKERS[1] }),
+    ];
+    let shape = Shape {
+        partitions: 2,
+        written: 1,
+        ..DEFAULT
+    };
+    let clean = caught(Bug::TruncateToHw, &scenario(6_000, schedule), shape);
+    assert!(
+        clean.failovers >= 2 && clean.disk_bytes_lost > 0,
+        "{clean:?}"
+    );
 }

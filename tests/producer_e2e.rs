@@ -403,3 +403,136 @@ fn a_pending_isr_expansion_stays_pending_until_its_outcome_is_known() {
         assert!(report.acked >= VALUES_MAX / 2, "seed {seed}: {report:?}");
     }
 }
+
+/// Runs `schedule` on the pipeline with `producer`, returning the oracle's report.
+fn scripted(
+    seed: u64,
+    schedule: Vec<(u64, odradek_sim::Fault)>,
+    producer: ProducerConfig,
+) -> Report {
+    let scenario = Scenario {
+        schedule: Some(cluster_common::timed(schedule)),
+        ..calm()
+    };
+    run(seed, &scenario, producer).unwrap_or_else(|e| panic!("seed {seed}: a step violation: {e}"))
+}
+
+#[test]
+fn reassign_sequence_on_retry_duplicates_a_batch_whose_answer_was_lost() {
+    use odradek_sim::Fault;
+    // Every broker's produce answers to the producer are held until its requests time out;
+    // it retries the same batches. The fixed producer keeps their sequences, so the
+    // brokers answer from their dedup windows; the bug re-sequences them.
+    let kind = || "produce_response".to_string();
+    let schedule = vec![
+        (
+            2_000,
+            Fault::HoldKind {
+                kind: kind(),
+                from: None,
+                to: Some(PRODUCER),
+            },
+        ),
+        (
+            2_700,
+            Fault::ReleaseKind {
+                kind: kind(),
+                from: None,
+                to: Some(PRODUCER),
+            },
+        ),
+    ];
+    let clean = scripted(1, schedule.clone(), producer_config());
+    assert_eq!(
+        clean.damage,
+        Vec::<String>::new(),
+        "clean without the switch"
+    );
+    assert!(
+        clean.retries >= 1,
+        "the hazard: batches were retried. {clean:?}"
+    );
+    let producer = ProducerConfig {
+        bugs: Bugs::only(Bug::ReassignSequenceOnRetry),
+        ..producer_config()
+    };
+    let buggy = scripted(1, schedule, producer);
+    println!("reassign_sequence_on_retry: {:?}", buggy.damage.first());
+    assert!(
+        buggy
+            .invariants
+            .contains(&Bug::ReassignSequenceOnRetry.expected()),
+        "{buggy:?}"
+    );
+}
+
+#[test]
+fn acks_all_at_leader_append_loses_acked_records_to_a_leader_power_loss() {
+    use odradek_sim::{CrashMode, Fault, PowerLoss};
+    // n1 leads t-0; its followers' fetches go unanswered, then it loses its page cache.
+    // The fixed producer's acks=all sends wait for the high watermark, which cannot move;
+    // the bug completes them at n1's append, and a follower is elected without them.
+    let hold = |to| Fault::Hold {
+        from: BROKERS[0],
+        to,
+        channel: Some(odradek::protocol::REPLICATION),
+    };
+    let release = |to| Fault::Release {
+        from: BROKERS[0],
+        to,
+        channel: Some(odradek::protocol::REPLICATION),
+    };
+    let mode = CrashMode::PowerLoss(PowerLoss::LoseAll);
+    let schedule = vec![
+        (2_000, hold(BROKERS[1])),
+        (2_000, hold(BROKERS[2])),
+        (
+            2_300,
+            Fault::Crash {
+                node: BROKERS[0],
+                mode,
+            },
+        ),
+        (2_300, release(BROKERS[1])),
+        (2_300, release(BROKERS[2])),
+        (2_500, Fault::Restart { node: BROKERS[0] }),
+    ];
+    let clean = scripted(1, schedule.clone(), producer_config());
+    assert_eq!(
+        clean.damage,
+        Vec::<String>::new(),
+        "clean without the switch"
+    );
+    assert!(
+        clean.failovers >= 1,
+        "the hazard: leadership moved. {clean:?}"
+    );
+    let producer = ProducerConfig {
+        bugs: Bugs::only(Bug::AcksAllAtLeaderAppend),
+        ..producer_config()
+    };
+    let buggy = run(
+        1,
+        &Scenario {
+            schedule: Some(cluster_common::timed(schedule)),
+            ..calm()
+        },
+        producer,
+    );
+    let found = match buggy {
+        Ok(report) => report
+            .invariants
+            .iter()
+            .map(|i| i.name().to_string())
+            .collect::<Vec<_>>(),
+        Err(RunError::Violation { message, .. }) => {
+            vec![message.split(':').next().unwrap_or_default().to_string()]
+        }
+        Err(other) => panic!("the run stopped: {other}"),
+    };
+    println!("acks_all_at_leader_append: {found:?}");
+    assert!(
+        found.contains(&Bug::AcksAllAtLeaderAppend.expected().name().to_string()),
+        "{found:?}"
+    );
+}
