@@ -231,3 +231,74 @@ fn restarted_follower_then_failed_leader_keeps_the_committed_records() {
         "the leader's power loss lost bytes: {o:?}"
     );
 }
+
+/// The follower n2 goes down by `down` (a stop or a crash) and restarts while n3 is
+/// paused; n1's answers to n2 are held so it cannot rejoin; then n1 crashes. Returns the
+/// run's outcome and n2's recovery after the restart (clean shutdown, recovery cut).
+fn follower_down_then_leader_crash(down: Fault) -> (Outcome, Vec<(bool, bool)>) {
+    let follower = BROKERS[1];
+    let hold = Fault::Hold {
+        from: LEADER,
+        to: follower,
+        channel: Some(odradek::protocol::REPLICATION),
+    };
+    let release = Fault::Release {
+        from: LEADER,
+        to: follower,
+        channel: Some(odradek::protocol::REPLICATION),
+    };
+    let schedule = vec![
+        (1_000, Fault::Pause { node: BROKERS[2] }),
+        (2_500, down),
+        (2_700, hold),
+        (2_800, restart(follower)),
+        (3_200, crash(LEADER, CrashMode::Process)),
+        (5_000, Fault::Resume { node: BROKERS[2] }),
+        (5_000, release),
+        (5_000, restart(LEADER)),
+    ];
+    let configs = configs(u64::MAX, Some(FAULTS_MS + 1_500));
+    let (sim, _, result) = run(1, &scenario(schedule), configs);
+    let outcome = result.unwrap_or_else(|e| panic!("{e}"));
+    let recoveries = (sim.log().iter())
+        .filter(|o| o.node == follower && o.time_us >= 2_800_000)
+        .filter_map(|o| match &o.what {
+            odradek_sim::Observed::Node(odradek_invariants::Observation::Recovered {
+                clean_shutdown,
+                recovery_cut,
+                ..
+            }) => Some((*clean_shutdown, recovery_cut.is_some())),
+            _ => None,
+        })
+        .collect();
+    (outcome, recoveries)
+}
+
+#[test]
+fn a_controlled_shutdown_restarts_clean_and_keeps_its_elr_standing() {
+    let follower = BROKERS[1];
+    let (stopped, recovered) = follower_down_then_leader_crash(Fault::Stop { node: follower });
+    println!("stop: {stopped:?} {recovered:?}");
+    assert_eq!(recovered, [(true, false)], "a clean recovery, nothing cut");
+    // Still in the ELR after its clean restart, n2 is elected when n1 fails.
+    assert_eq!(
+        stopped.elections_by_kind.get("Elr"),
+        Some(&1),
+        "{stopped:?}"
+    );
+    assert_eq!(
+        stopped.elections_by_kind.get("LastKnownLeader"),
+        None,
+        "{stopped:?}"
+    );
+    let (crashed, recovered) = follower_down_then_leader_crash(crash(follower, CrashMode::Process));
+    println!("crash: {crashed:?} {recovered:?}");
+    assert_eq!(recovered, [(false, false)], "an unclean recovery");
+    // Its unclean restart left the ELR: the partition waits for its last known leader.
+    assert_eq!(crashed.elections_by_kind.get("Elr"), None, "{crashed:?}");
+    assert_eq!(
+        crashed.elections_by_kind.get("LastKnownLeader"),
+        Some(&1),
+        "{crashed:?}"
+    );
+}

@@ -42,6 +42,9 @@ pub enum Event {
     },
     /// The node started afresh.
     Restarted,
+    /// The node finished a clean shutdown (a controlled shutdown, for a broker) and went
+    /// down.
+    Stopped,
 }
 
 /// What a disk fault did to the bytes it reports.

@@ -126,6 +126,12 @@ pub enum Observation {
         /// The error.
         reason: String,
     },
+    /// The controller took a broker out of service at its request (a controlled
+    /// shutdown): it left every ISR by KIP-966's rule, staying eligible, and leads nothing.
+    ControlledShutdown {
+        /// The broker.
+        broker: i32,
+    },
 }
 
 /// Why a replica truncated.

@@ -166,6 +166,10 @@ impl Oracle {
                 self.counts.power_losses += u64::from(*power_loss);
                 Ok(())
             }
+            Event::Stopped => {
+                self.counts.stops += 1;
+                Ok(())
+            }
             Event::Restarted => {
                 self.running_epochs.retain(|(n, _), _| *n != node);
                 Ok(())
@@ -314,6 +318,13 @@ impl Oracle {
             }
             Observation::BrokerFenced { broker } => {
                 self.counts.fenced += 1;
+                let min = self.config.min_insync_replicas;
+                for model in self.partitions.values_mut() {
+                    model.derive_removal(*broker, true, min);
+                }
+                Ok(())
+            }
+            Observation::ControlledShutdown { broker } => {
                 let min = self.config.min_insync_replicas;
                 for model in self.partitions.values_mut() {
                     model.derive_removal(*broker, true, min);

@@ -44,6 +44,8 @@ pub struct Counts {
     pub crashes: u64,
     /// Power losses.
     pub power_losses: u64,
+    /// Clean shutdowns.
+    pub stops: u64,
     /// Bytes disk faults reported changed or lost (power losses, failed syncs, bit flips).
     pub disk_bytes_lost: u64,
     /// Ranges of offsets compared for log matching.

@@ -41,6 +41,8 @@ pub enum Command<M, T, O> {
     Observe(O),
     /// Stop the node, as a crash it asked for.
     Halt,
+    /// The node finished a clean shutdown and goes down until restarted.
+    Exit,
 }
 
 impl<M, T, O> Command<M, T, O> {
@@ -65,6 +67,7 @@ impl<M, T, O> Command<M, T, O> {
             Command::CancelTimer(t) => Command::CancelTimer(timer(t)),
             Command::Observe(o) => Command::Observe(obs(o)),
             Command::Halt => Command::Halt,
+            Command::Exit => Command::Exit,
         }
     }
 }
@@ -192,5 +195,12 @@ impl<'a, M, T, O> RoleCtx<'a, M, T, O> {
     /// issued before the call take effect; later ones are dropped.
     pub fn halt(&mut self) {
         self.commands.push(Command::Halt);
+    }
+
+    /// Ends a clean shutdown the node was asked for (`on_stop`): it goes down, keeping its
+    /// disk as a process exit does, and no supervisor restarts it. Outputs issued before
+    /// the call take effect; later ones are dropped.
+    pub fn exit(&mut self) {
+        self.commands.push(Command::Exit);
     }
 }

@@ -62,4 +62,9 @@ pub enum Effect<N: Node> {
         /// The node.
         node: NodeId,
     },
+    /// The node finished a clean shutdown and went down; its timers are gone.
+    Stopped {
+        /// The node.
+        node: NodeId,
+    },
 }

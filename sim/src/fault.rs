@@ -180,6 +180,12 @@ pub enum Fault {
         /// The node.
         node: NodeId,
     },
+    /// Asks a node to shut down cleanly (its `on_stop`); it goes down when it says it is
+    /// done (`ctx.exit()`), and stays down until a `Restart`. Paired with `Restart`.
+    Stop {
+        /// The node.
+        node: NodeId,
+    },
 }
 
 impl Fault {
@@ -217,6 +223,7 @@ impl Fault {
             Fault::Drift { .. } => "drift",
             Fault::Jump { .. } => "jump",
             Fault::HealClock { .. } => "heal_clock",
+            Fault::Stop { .. } => "stop",
         }
     }
 
@@ -235,7 +242,8 @@ impl Fault {
             | Fault::HealDisk { node }
             | Fault::Drift { node, .. }
             | Fault::Jump { node, .. }
-            | Fault::HealClock { node } => vec![*node],
+            | Fault::HealClock { node }
+            | Fault::Stop { node } => vec![*node],
             Fault::Partition { side } => side.clone(),
             Fault::PartitionOneWay { from, to } => from.iter().chain(to).copied().collect(),
             Fault::Bridge {

@@ -53,4 +53,10 @@ pub trait Node: Clone + Eq + Hash + Debug + Sized {
     /// The connection to `peer` was reset: everything in flight on it, both ways, is
     /// lost. Not called for a reset this node asked for with `ctx.disconnect`.
     fn on_disconnect(&mut self, ctx: &mut Ctx<'_, Self>, peer: Peer);
+    /// Asked to shut down cleanly (`Fault::Stop`): the node finishes what it must (hand
+    /// off work, make its state durable) and calls `ctx.exit()` when done, now or from a
+    /// later handler. By default it exits at once.
+    fn on_stop(&mut self, ctx: &mut Ctx<'_, Self>) {
+        ctx.exit();
+    }
 }

@@ -35,4 +35,6 @@ pub enum Observed<O> {
     },
     /// The node started afresh.
     Restarted,
+    /// The node finished a clean shutdown and went down.
+    Stopped,
 }

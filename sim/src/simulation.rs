@@ -558,6 +558,10 @@ impl<N: Node> Simulation<N> {
                 self.restarts.remove(&node);
                 self.log.push(log(node, Observed::Restarted));
             }
+            Effect::Stopped { node } => {
+                self.deadlines.retain(|(owner, _), _| *owner != node);
+                self.log.push(log(node, Observed::Stopped));
+            }
         }
     }
 

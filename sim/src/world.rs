@@ -343,6 +343,10 @@ impl<N: Node> World<N> {
                     self.crash(id, CrashMode::Process, true, step)?;
                     break;
                 }
+                Command::Exit => {
+                    self.down(id, CrashMode::Process, Effect::Stopped { node: id }, step)?;
+                    break;
+                }
             }
         }
         Ok(())
@@ -416,17 +420,29 @@ impl<N: Node> World<N> {
         halted: bool,
         step: &mut Step<'_, N>,
     ) -> Result<(), EventError> {
+        let crashed = Effect::Crashed {
+            node: id,
+            mode,
+            halted,
+        };
+        self.down(id, mode, crashed, step)
+    }
+
+    /// Takes a node down, logging `how`: its value and timers go, its disk stays.
+    fn down(
+        &mut self,
+        id: NodeId,
+        mode: CrashMode,
+        how: Effect<N>,
+        step: &mut Step<'_, N>,
+    ) -> Result<(), EventError> {
         let slot = &mut self.slots[id.index()];
         debug_assert_ne!(slot.status, Status::Down);
         slot.status = Status::Down;
         slot.node = None;
         slot.timers.clear();
         slot.owed.clear();
-        step.effects.push(Effect::Crashed {
-            node: id,
-            mode,
-            halted,
-        });
+        step.effects.push(how);
         match mode {
             CrashMode::Process => {
                 for conn in self.network.conns_of(id) {
@@ -482,6 +498,7 @@ impl<N: Node> World<N> {
             Fault::Restart { node } => self.restart(*node, step)?,
             Fault::Pause { node } => self.slots[node.index()].status = Status::Paused,
             Fault::Resume { node } => self.resume(*node, step)?,
+            Fault::Stop { node } => self.run(*node, step, |node, ctx| node.on_stop(ctx))?,
             Fault::Reset { a, b } => {
                 for conn in self.network.conns_between(*a, *b) {
                     self.reset(conn, None, step)?;
@@ -511,7 +528,9 @@ impl<N: Node> World<N> {
         match fault {
             Fault::Crash { node, .. } if status(node) == Status::Down => Some("node down"),
             Fault::Restart { node } if status(node) != Status::Down => Some("node not down"),
-            Fault::Pause { node } if status(node) != Status::Up => Some("node not up"),
+            Fault::Pause { node } | Fault::Stop { node } if status(node) != Status::Up => {
+                Some("node not up")
+            }
             Fault::Resume { node } if status(node) != Status::Paused => Some("node not paused"),
             Fault::Reset { a, b } if self.network.conns_between(*a, *b).is_empty() => {
                 Some("no connection")
@@ -574,6 +593,7 @@ impl<N: Node> World<N> {
             | Fault::Restart { .. }
             | Fault::Pause { .. }
             | Fault::Resume { .. }
+            | Fault::Stop { .. }
             | Fault::Reset { .. }
             | Fault::FlipBit { .. }
             | Fault::ReadError { .. } => unreachable!("handled by World::fault"),

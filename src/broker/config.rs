@@ -49,4 +49,6 @@ pub enum BrokerTimer {
     ProduceTimeout(TopicPartition, i64),
     /// Checkpoint every high watermark.
     HwCheckpoint,
+    /// A controlled shutdown's request went unanswered: shut down anyway.
+    ShutdownTimeout,
 }

@@ -36,6 +36,9 @@ use crate::protocol::{
 
 type KCtx<'a> = Ctx<'a, Broker>;
 
+/// Heartbeat intervals a controlled shutdown waits for the controller before it proceeds.
+const SHUTDOWN_HEARTBEATS_MAX: u64 = 5;
+
 /// The broker halted on a disk error; the handler must stop touching state.
 pub(crate) struct Halted;
 
@@ -51,6 +54,9 @@ pub struct Broker {
     clean: bool,
     /// A registration or heartbeat awaits its answer.
     control_in_flight: bool,
+    /// A controlled shutdown is under way: no more heartbeats; the answer (or its
+    /// timeout) flushes the logs, writes their clean-shutdown markers and exits.
+    stopping: bool,
     /// Every partition's state as last heard from the controller.
     metadata: BTreeMap<TopicPartition, PartitionState>,
     /// Replicas hosted here.
@@ -74,6 +80,7 @@ impl Node for Broker {
             broker_epoch: None,
             clean: false,
             control_in_flight: false,
+            stopping: false,
             metadata: BTreeMap::new(),
             partitions: BTreeMap::new(),
             purgatory: Purgatory::default(),
@@ -118,6 +125,10 @@ impl Node for Broker {
                 self.propose_pending_isr(ctx, &tp);
                 Ok(())
             }
+            BrokerTimer::ShutdownTimeout => {
+                self.shut_down(ctx);
+                Ok(())
+            }
             BrokerTimer::ProduceTimeout(tp, required_offset) => {
                 self.purgatory.time_out(&tp, required_offset);
                 self.complete_delayed(ctx);
@@ -145,6 +156,27 @@ impl Node for Broker {
             CLIENT => self.purgatory.forget(peer),
             _ => {}
         }
+    }
+
+    /// Kafka's controlled shutdown: asks the controller to move this broker's leaderships
+    /// away; its answer (or a timeout) flushes every log, writes the clean-shutdown
+    /// markers and exits, so the restart is clean and keeps the ELR standing (KIP-966).
+    fn on_stop(&mut self, ctx: &mut KCtx<'_>) {
+        if self.stopping {
+            return;
+        }
+        self.stopping = true;
+        let Some(broker_epoch) = self.broker_epoch else {
+            self.shut_down(ctx);
+            return;
+        };
+        let req = Msg::ControlledShutdownRequest {
+            broker: self.id,
+            broker_epoch,
+        };
+        ctx.send(self.controller(), req);
+        let timeout_ms = self.config.heartbeat_ms * SHUTDOWN_HEARTBEATS_MAX;
+        ctx.set_timer(BrokerTimer::ShutdownTimeout, timeout_ms);
     }
 }
 
@@ -261,6 +293,10 @@ impl Broker {
             (CONTROL, Msg::AlterPartitionResponse(resp)) => {
                 self.on_alter_partition_response(ctx, resp)
             }
+            (CONTROL, Msg::ControlledShutdownResponse { .. }) if self.stopping => {
+                self.shut_down(ctx);
+                Ok(())
+            }
             // Only for this registration: a push sent before a restart is stale.
             (
                 PUSH,
@@ -281,6 +317,10 @@ impl Broker {
     }
 
     fn on_heartbeat_timer(&mut self, ctx: &mut KCtx<'_>) {
+        if self.stopping {
+            // A heartbeat would put it back in service.
+            return;
+        }
         ctx.set_timer(BrokerTimer::Heartbeat, self.config.heartbeat_ms);
         if self.control_in_flight {
             // The controller did not answer within a heartbeat: redial, as on a request
@@ -358,6 +398,20 @@ impl Broker {
         }
         self.complete_delayed(ctx);
         Ok(())
+    }
+}
+
+impl Broker {
+    /// Closes every log (flush, high-watermark checkpoint, clean-shutdown marker) and
+    /// exits. A disk error halts instead: that restart is unclean.
+    fn shut_down(&mut self, ctx: &mut KCtx<'_>) {
+        for (_, partition) in std::mem::take(&mut self.partitions) {
+            if let Err(error) = partition.log.close(ctx.disk()) {
+                halt(ctx, error);
+                return;
+            }
+        }
+        ctx.exit();
     }
 }
 

@@ -168,4 +168,8 @@ impl Node for KafkaNode {
     fn on_disconnect(&mut self, ctx: &mut Ctx<'_, Self>, peer: Peer) {
         with_role!(self, ctx, |role, ctx| role.on_disconnect(ctx, peer))
     }
+
+    fn on_stop(&mut self, ctx: &mut Ctx<'_, Self>) {
+        with_role!(self, ctx, |role, ctx| role.on_stop(ctx))
+    }
 }

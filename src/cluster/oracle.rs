@@ -49,6 +49,7 @@ pub fn entry(logged: &odradek_sim::Observation<Observation>) -> Entry {
             halted: *halted,
         },
         Observed::Restarted => Event::Restarted,
+        Observed::Stopped => Event::Stopped,
     };
     Entry {
         time_us: logged.time_us,

@@ -88,6 +88,10 @@ impl Node for Controller {
             Msg::HeartbeatRequest(req) => self.on_heartbeat(ctx, from, req),
             Msg::AlterPartitionRequest(req) => self.on_alter_partition(ctx, from, req),
             Msg::InitProducerIdRequest => self.on_init_producer_id(ctx, from),
+            Msg::ControlledShutdownRequest {
+                broker,
+                broker_epoch,
+            } => self.on_controlled_shutdown(ctx, from, broker, broker_epoch),
             _ => {
                 ctx.send(from, Msg::ErrorResponse(ErrorCode::InvalidRequest));
                 Ok(())
@@ -343,6 +347,44 @@ impl Controller {
                 producer_epoch: 0,
             },
         );
+        Ok(())
+    }
+
+    /// A broker shuts down cleanly: it leaves service as a fenced broker does (out of every
+    /// ISR, staying eligible by KIP-966's rule, leading nothing), and its leaderships go to
+    /// the replicas left. Its session no longer runs; its clean restart re-registers.
+    fn on_controlled_shutdown(
+        &mut self,
+        ctx: &mut KCtx<'_>,
+        from: Peer,
+        broker: BrokerId,
+        broker_epoch: i64,
+    ) -> Result<(), Halted> {
+        let current = self.state.brokers.get(&broker);
+        if broker_id(from.node) != broker || current.is_none_or(|r| r.broker_epoch != broker_epoch)
+        {
+            let error = ErrorCode::StaleBrokerEpoch;
+            ctx.send(from, Msg::ControlledShutdownResponse { error });
+            return Ok(());
+        }
+        ctx.cancel_timer(ControllerTimer::Session(broker));
+        if let Some(record) = self.state.brokers.get_mut(&broker) {
+            record.fenced = true;
+        }
+        let min_isr = self.config.min_insync_replicas;
+        let bugs = &self.config.bugs;
+        let mut changed = Vec::new();
+        for state in &mut self.state.partitions {
+            if election::remove_from_isr(state, &[broker], min_isr, true, bugs) {
+                changed.push(state.tp.clone());
+            }
+        }
+        ctx.observe(Observation::ControlledShutdown { broker });
+        changed.extend(self.elect_offline(ctx));
+        self.persist(ctx)?;
+        let error = ErrorCode::None;
+        ctx.send(from, Msg::ControlledShutdownResponse { error });
+        self.publish(ctx, &changed);
         Ok(())
     }
 

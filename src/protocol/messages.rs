@@ -309,6 +309,18 @@ pub enum Msg {
     },
     /// Any node to any node: the request could not be understood here.
     ErrorResponse(ErrorCode),
+    /// Broker to controller: move my leaderships away, I am shutting down cleanly.
+    ControlledShutdownRequest {
+        /// The broker.
+        broker: BrokerId,
+        /// Its registration.
+        broker_epoch: i64,
+    },
+    /// Controller to broker: leaderships moved (or why not).
+    ControlledShutdownResponse {
+        /// `None`, or `STALE_BROKER_EPOCH`.
+        error: ErrorCode,
+    },
 }
 
 /// Message kinds a delayed-ack fault may hold: responses and controller pushes.
@@ -343,6 +355,8 @@ impl Message for Msg {
             Msg::AlterPartitionResponse(_) => "alter_partition_response",
             Msg::PartitionChange { .. } => "controller_request",
             Msg::ErrorResponse(_) => "error_response",
+            Msg::ControlledShutdownRequest { .. } => "controlled_shutdown_request",
+            Msg::ControlledShutdownResponse { .. } => "controlled_shutdown_response",
         }
     }
 }
