@@ -536,3 +536,29 @@ fn acks_all_at_leader_append_loses_acked_records_to_a_leader_power_loss() {
         "{found:?}"
     );
 }
+
+/// A swarm seed on which a stopped broker's disk took a bit flip while it was down: its
+/// restart found the clean-shutdown marker but cut the damaged tail, registered clean,
+/// resumed leadership in its old epoch (`hw-regression`) and, once that was fixed, was
+/// elected from the ISR without the records it cut (`lost-write`). A marker with a cut is
+/// an unclean restart; a clean re-registration resigns leadership.
+#[test]
+fn a_clean_shutdown_marker_does_not_vouch_for_a_log_damaged_since() {
+    let seed = 11_285_732_973_623_916_451;
+    let mut sim: Simulation<KafkaNode> =
+        Simulation::new(configs(seed, producer_config()), &swarm(seed), seed).expect("valid");
+    let _ = sim.run(&mut |_| Ok(()));
+    let marked_but_cut = sim.log().iter().any(|o| {
+        matches!(
+            &o.what,
+            odradek_sim::Observed::Node(odradek_invariants::Observation::Recovered {
+                clean_shutdown: true,
+                recovery_cut: Some(_),
+                ..
+            })
+        )
+    });
+    assert!(marked_but_cut, "the hazard: a marked log cut at recovery");
+    assert!(sim.stats().faults.get("stop").copied().unwrap_or(0) >= 1);
+    run_clean(seed, &swarm(seed)).unwrap_or_else(|e| panic!("seed {seed}: {e}"));
+}

@@ -71,6 +71,12 @@ pub struct ProcessFaults {
     pub down_ms_max: u64,
     /// The most targets down or paused at once.
     pub down_max: usize,
+    /// Stop a random target cleanly (`Fault::Stop`), restarting it after at least
+    /// `stop_down_ms_min` and up to `down_ms_max` more.
+    pub stop: Probability,
+    /// The least a stopped target stays down: longer than its clean shutdown takes, or the
+    /// restart finds it still up and is skipped.
+    pub stop_down_ms_min: u64,
 }
 
 /// Disk fault options. Each probability is a chance per nemesis tick.
@@ -135,6 +141,8 @@ impl Default for ProcessFaults {
             pause: Probability::default(),
             down_ms_max: 1_000,
             down_max: 1,
+            stop: Probability::default(),
+            stop_down_ms_min: 1_000,
         }
     }
 }
@@ -249,10 +257,13 @@ pub fn generate(
         faults_ms,
         schedule: Vec::new(),
     };
+    let mut stops = rng.substream(STOP_STREAM);
+    let mut stopped_until = vec![0; nodes];
     let mut at_ms = options.tick_ms;
     while at_ms < faults_ms {
         draw.network(at_ms, rng);
         draw.process(at_ms, rng);
+        draw.stop(at_ms, &mut stops, &mut stopped_until);
         draw.disk(at_ms, rng);
         draw.clock(at_ms, rng);
         at_ms += options.tick_ms;
@@ -274,6 +285,17 @@ struct Draw<'a> {
     faults_ms: u64,
     schedule: Vec<Timed>,
 }
+
+/// How the process injector takes a target down.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Down {
+    Crash,
+    Pause,
+}
+
+/// The schedule generator's own stream for clean stops, so that drawing them leaves every
+/// other fault of a seed where it was.
+const STOP_STREAM: u64 = 1 << 32;
 
 impl Draw<'_> {
     fn push(&mut self, at_ms: u64, fault: Fault) {
@@ -386,12 +408,13 @@ impl Draw<'_> {
     fn process(&mut self, at_ms: u64, rng: &mut SimRng) {
         let process = &self.options.process;
         let (crash, pause) = (rng.chance(process.crash), rng.chance(process.pause));
-        for (wanted, is_crash) in [(crash, true), (pause, false)] {
+        for (wanted, kind) in [(crash, Down::Crash), (pause, Down::Pause)] {
             if !wanted {
                 continue;
             }
+            let process = &self.options.process;
             let busy = self.busy_until.iter().filter(|&&t| t > at_ms).count();
-            let confined = is_crash && self.options.crashes_are_lossy;
+            let confined = kind == Down::Crash && self.options.crashes_are_lossy;
             let idle: Vec<NodeId> = (self.options.targets.iter())
                 .filter(|n| self.busy_until[n.index()] <= at_ms)
                 .filter(|n| {
@@ -405,19 +428,43 @@ impl Draw<'_> {
             let node = *rng.pick(&idle);
             let end_ms = at_ms + rng.between(1, process.down_ms_max.max(1));
             self.busy_until[node.index()] = end_ms;
-            let (fault, undo) = if is_crash {
-                let mode = if rng.chance(process.power_loss) && self.lossy.contains(&node) {
-                    CrashMode::PowerLoss(*rng.pick(&PowerLoss::ALL))
-                } else {
-                    CrashMode::Process
-                };
-                (Fault::Crash { node, mode }, Fault::Restart { node })
-            } else {
-                (Fault::Pause { node }, Fault::Resume { node })
+            let (fault, undo) = match kind {
+                Down::Crash => {
+                    let lossy = self.lossy.contains(&node);
+                    let mode = if rng.chance(process.power_loss) && lossy {
+                        CrashMode::PowerLoss(*rng.pick(&PowerLoss::ALL))
+                    } else {
+                        CrashMode::Process
+                    };
+                    (Fault::Crash { node, mode }, Fault::Restart { node })
+                }
+                Down::Pause => (Fault::Pause { node }, Fault::Resume { node }),
             };
             self.push(at_ms, fault);
             self.push(end_ms, undo);
         }
+    }
+
+    /// A clean stop of a target not already stopped, restarted after at least
+    /// `stop_down_ms_min`. Stops do not count as busy for the other process faults: a crash
+    /// may meet a node that is shutting down, as it can in production.
+    fn stop(&mut self, at_ms: u64, rng: &mut SimRng, stopped_until: &mut [u64]) {
+        let process = &self.options.process;
+        if !rng.chance(process.stop) {
+            return;
+        }
+        let idle: Vec<NodeId> = (self.options.targets.iter())
+            .filter(|n| stopped_until[n.index()] <= at_ms)
+            .copied()
+            .collect();
+        if idle.is_empty() {
+            return;
+        }
+        let node = *rng.pick(&idle);
+        let end_ms = at_ms + process.stop_down_ms_min + rng.between(1, process.down_ms_max.max(1));
+        stopped_until[node.index()] = end_ms;
+        self.push(at_ms, Fault::Stop { node });
+        self.push(end_ms, Fault::Restart { node });
     }
 
     fn disk(&mut self, at_ms: u64, rng: &mut SimRng) {
@@ -510,12 +557,13 @@ pub fn swarm(rng: &mut SimRng, targets: Vec<NodeId>, kinds: Vec<String>) -> Neme
         slow_link_extra_ms_max: rng.between(1, 500),
         duration_ms_max: rng.between(50, 3_000),
     };
-    let process = ProcessFaults {
+    let mut process = ProcessFaults {
         crash: swarm_rate(rng, process_on),
         power_loss: Probability::from_ppm(rng.below(1_000_001) as u32).expect("at most 1"),
         pause: swarm_rate(rng, process_on),
         down_ms_max: rng.between(50, 3_000),
         down_max: 1,
+        ..ProcessFaults::default()
     };
     let disk = DiskFaults {
         flip_bit: swarm_rate(rng, disk_on),
@@ -532,6 +580,8 @@ pub fn swarm(rng: &mut SimRng, targets: Vec<NodeId>, kinds: Vec<String>) -> Neme
         jump: swarm_rate(rng, clock_on),
         jump_ms_max: rng.between(1, 3_600_000),
     };
+    // Appended after every other draw, so the options above stay what each seed drew.
+    process.stop = swarm_rate(rng, process_on);
     NemesisOptions {
         tick_ms: TICK_MS_DEFAULT,
         targets,

@@ -39,6 +39,15 @@ impl SimRng {
         Self(rng)
     }
 
+    /// An independent stream derived from this generator's state without drawing from
+    /// it: a new draw purpose gets one, so adding the purpose does not shift the draws
+    /// the generator already makes.
+    pub fn substream(&self, stream: u64) -> SimRng {
+        let mut rng = self.0.clone();
+        rng.set_stream(stream);
+        SimRng(rng)
+    }
+
     /// A uniform draw in `0..n` (`n > 0`), by multiply-shift: its bias is below
     /// `n / 2^64`.
     pub fn below(&mut self, n: u64) -> u64 {

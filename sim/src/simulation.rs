@@ -196,6 +196,8 @@ pub struct Simulation<N: Node> {
     deadlines: BTreeMap<(NodeId, N::Timer), u64>,
     /// When the supervisor restarts each halted node.
     restarts: BTreeMap<NodeId, u64>,
+    /// The heal-and-settle phase began: nodes that stop are restarted.
+    settling: bool,
     trace: Trace<N>,
     log: Vec<Observation<N::Obs>>,
     /// Log entries already shown to the checker.
@@ -239,6 +241,7 @@ impl<N: Node> Simulation<N> {
             arrivals: BTreeMap::new(),
             deadlines: BTreeMap::new(),
             restarts: BTreeMap::new(),
+            settling: false,
             trace: Trace::default(),
             log: Vec::new(),
             checked: 0,
@@ -339,6 +342,7 @@ impl<N: Node> Simulation<N> {
     /// nodes, restarts down ones, and drops what is left of the schedule.
     pub fn heal_all(&mut self) -> Result<(), RunError> {
         self.next_fault = self.schedule.len();
+        self.settling = true;
         self.apply_event(Event::Fault(Fault::HealNetwork), true, None)?;
         let ids: Vec<NodeId> = self.world.ids().collect();
         for node in ids {
@@ -560,6 +564,12 @@ impl<N: Node> Simulation<N> {
             }
             Effect::Stopped { node } => {
                 self.deadlines.retain(|(owner, _), _| *owner != node);
+                if self.settling {
+                    // The heal restarted everything down; one that finished its clean
+                    // shutdown after it is restarted by the supervisor.
+                    let delay_us = self.scenario.sim.halt_restart_ms * 1000;
+                    self.restarts.insert(node, now_us + delay_us);
+                }
                 self.log.push(log(node, Observed::Stopped));
             }
         }

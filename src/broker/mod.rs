@@ -210,7 +210,10 @@ impl Broker {
         for dir in dirs {
             let Some(tp) = parse_dir(&dir) else { continue };
             let opened = partition::Partition::open(ctx.disk(), &tp).map_err(|e| halt(ctx, e))?;
-            all_clean &= opened.report.clean_shutdown && opened.cut.is_none();
+            // A marker says the shutdown was clean, not that the disk kept everything:
+            // a recovery that cut anything (damage found since) is an unclean restart.
+            let cut = opened.cut.is_some() || opened.report.truncation.is_some();
+            all_clean &= opened.report.clean_shutdown && !cut;
             if let Some((from_offset, to_offset)) = opened.cut {
                 ctx.observe(Observation::Truncated {
                     partition: tp.to_ref(),

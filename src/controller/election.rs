@@ -53,6 +53,20 @@ pub(crate) fn remove_from_isr(
     changed
 }
 
+/// A new incarnation of `broker` registered: whatever it led, it leads no more in that
+/// epoch (the process that led it is gone, and with it its high watermark), so the
+/// partition is leaderless at a new epoch and elected afresh. Returns whether it led.
+pub(crate) fn resign(state: &mut PartitionState, broker: BrokerId) -> bool {
+    if state.leader != Some(broker) {
+        return false;
+    }
+    state.last_known_leader = state.leader;
+    state.leader = None;
+    state.leader_epoch += 1;
+    state.partition_epoch += 1;
+    true
+}
+
 /// Replaces the ISR with `new_isr` (a leader's AlterPartition), applying the ELR rule to
 /// the members it drops.
 pub(crate) fn alter_isr(

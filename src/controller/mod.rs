@@ -194,11 +194,14 @@ impl Controller {
         let min_isr = self.config.min_insync_replicas;
         let bugs = &self.config.bugs;
         let mut changed = Vec::new();
-        if !req.clean {
-            for state in &mut self.state.partitions {
-                if election::remove_from_isr(state, &[req.broker], min_isr, false, bugs) {
-                    changed.push(state.tp.clone());
-                }
+        for state in &mut self.state.partitions {
+            let left = match req.clean {
+                // A clean restart keeps its ISR and ELR standing, not its leaderships.
+                true => election::resign(state, req.broker),
+                false => election::remove_from_isr(state, &[req.broker], min_isr, false, bugs),
+            };
+            if left {
+                changed.push(state.tp.clone());
             }
         }
         // Observed before the elections it may cause, so the oracle re-derives the ISR and
