@@ -374,14 +374,7 @@ impl Controller {
         if let Some(record) = self.state.brokers.get_mut(&broker) {
             record.fenced = true;
         }
-        let min_isr = self.config.min_insync_replicas;
-        let bugs = &self.config.bugs;
-        let mut changed = Vec::new();
-        for state in &mut self.state.partitions {
-            if election::remove_from_isr(state, &[broker], min_isr, true, bugs) {
-                changed.push(state.tp.clone());
-            }
-        }
+        let mut changed = self.leave_isrs(broker);
         ctx.observe(Observation::ControlledShutdown { broker });
         changed.extend(self.elect_offline(ctx));
         self.persist(ctx)?;
@@ -391,13 +384,9 @@ impl Controller {
         Ok(())
     }
 
-    /// A session expired: the broker may no longer lead or stay in an ISR. Members it
-    /// leaves at or below `min.insync.replicas` stay eligible (ELR).
-    fn fence(&mut self, ctx: &mut KCtx<'_>, broker: BrokerId) -> Result<(), Halted> {
-        match self.state.brokers.get_mut(&broker) {
-            Some(record) if !record.fenced => record.fenced = true,
-            _ => return Ok(()),
-        }
+    /// `broker` leaves every ISR it is in, staying eligible by KIP-966's rule, and every
+    /// leadership: the partitions that changed.
+    fn leave_isrs(&mut self, broker: BrokerId) -> Vec<TopicPartition> {
         let min_isr = self.config.min_insync_replicas;
         let bugs = &self.config.bugs;
         let mut changed = Vec::new();
@@ -406,6 +395,17 @@ impl Controller {
                 changed.push(state.tp.clone());
             }
         }
+        changed
+    }
+
+    /// A session expired: the broker may no longer lead or stay in an ISR. Members it
+    /// leaves at or below `min.insync.replicas` stay eligible (ELR).
+    fn fence(&mut self, ctx: &mut KCtx<'_>, broker: BrokerId) -> Result<(), Halted> {
+        match self.state.brokers.get_mut(&broker) {
+            Some(record) if !record.fenced => record.fenced = true,
+            _ => return Ok(()),
+        }
+        let mut changed = self.leave_isrs(broker);
         ctx.observe(Observation::BrokerFenced { broker });
         changed.extend(self.elect_offline(ctx));
         self.persist(ctx)?;
