@@ -88,20 +88,28 @@ impl Bug {
     /// What the switch does, in one line.
     pub fn description(self) -> &'static str {
         match self {
-            Bug::TruncateToHw => "a follower truncates to its high watermark when it starts following",
+            Bug::TruncateToHw => {
+                "a follower truncates to its high watermark when it starts following"
+            }
             Bug::Kip101WithoutKip279 => {
                 "an epoch the leader lacks makes the follower fall back to its high watermark"
             }
             Bug::NoEpochFencing => {
-                "fetches are not fenced by leader epoch; stale-epoch followers count for the high watermark"
+                "fetches unfenced by leader epoch; stale followers count for the high watermark"
             }
             Bug::SameLeaderSkipsTruncation => {
                 "a follower skips truncation when the same leader returns with a higher epoch"
             }
             Bug::HwOverProposedIsr => "the high watermark runs over a proposed ISR shrink",
-            Bug::NoMinIsrCheck => "acks=all ignores min.insync.replicas at append and at the high watermark",
-            Bug::LastReplicaStanding => "no ELR: the last ISR member stays eligible through a lossy restart",
-            Bug::UncleanElection => "the controller elects outside the ISR and ELR and calls it clean",
+            Bug::NoMinIsrCheck => {
+                "acks=all ignores min.insync.replicas at append and at the high watermark"
+            }
+            Bug::LastReplicaStanding => {
+                "no ELR: the last ISR member stays eligible through a lossy restart"
+            }
+            Bug::UncleanElection => {
+                "the controller elects outside the ISR and ELR and calls it clean"
+            }
             Bug::NoIdempotentDedup => "the broker skips the idempotent producer's sequence check",
             Bug::ReassignSequenceOnRetry => "the producer gives a retried batch a new sequence",
             Bug::AcksAllAtLeaderAppend => "the producer completes acks=all sends at leader append",

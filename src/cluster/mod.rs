@@ -11,10 +11,12 @@
 //! ([`broker_id`](crate::protocol::broker_id)).
 
 mod config;
+mod kafka_run;
 mod oracle;
 mod pipeline;
 
 pub use config::{ClusterSpec, NodeConfig, Timing};
+pub use kafka_run::{KafkaOutcome, KafkaRun};
 pub use oracle::{entry, judge, observe, oracle_config, quiescence};
 pub use pipeline::{pipeline_configs, pipeline_swarm};
 

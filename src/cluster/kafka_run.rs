@@ -1,0 +1,187 @@
+//! The default Kafka scenario, the one `odradek swarm` runs with no flags: a controller and
+//! three brokers (one topic of three partitions, replication factor 3,
+//! `min.insync.replicas` 2), the real producer application (idempotent, acks=all, 100
+//! records per simulated second, keyed on odd seeds and keyless on even ones) and the
+//! consumer application, 30 simulated seconds of the swarm nemesis, 10 of heal and settle,
+//! then the oracle.
+
+use odradek_invariants::{Counts, Oracle, Violation};
+use odradek_sim::{NodeId, RunError, Scenario, Simulation};
+
+use super::{judge, oracle_config, pipeline_configs, pipeline_swarm};
+use super::{ClusterSpec, KafkaNode, NodeConfig, Timing, TopicSpec};
+use crate::bugs::{Bug, Bugs};
+use crate::consumer::{ConsumerConfig, OffsetReset};
+use crate::producer::ProducerConfig;
+use crate::workload::ProducerAppConfig;
+
+/// Between the producer application's ticks; one value per tick.
+const TICK_MS: u64 = 10;
+
+/// A Kafka run's shape. See the module docs for the defaults.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct KafkaRun {
+    /// The cluster, with the server-side bug switches.
+    pub cluster: ClusterSpec,
+    /// The producer's settings, with the client-side bug switches.
+    pub producer: ProducerConfig,
+    /// The consumer's settings.
+    pub consumer: ConsumerConfig,
+    /// Virtual milliseconds of faults; the producer sends through them.
+    pub faults_ms: u64,
+    /// Virtual milliseconds of heal and settle.
+    pub settle_ms: u64,
+}
+
+impl Default for KafkaRun {
+    fn default() -> Self {
+        let brokers = vec![NodeId(1), NodeId(2), NodeId(3)];
+        let cluster = ClusterSpec {
+            controller: NodeId(0),
+            brokers,
+            topics: vec![TopicSpec {
+                name: "t".into(),
+                partitions: 3,
+                replication_factor: 3,
+            }],
+            min_insync_replicas: 2,
+            unclean_leader_election_enable: false,
+            timing: Timing::default(),
+            bugs: Bugs::default(),
+        };
+        // Kafka's defaults with timings scaled down like the cluster's: every send ends
+        // (delivery.timeout.ms) well inside the settle phase.
+        let producer = ProducerConfig {
+            linger_ms: 5,
+            request_timeout_ms: 500,
+            retry_backoff_ms: 20,
+            delivery_timeout_ms: 3_000,
+            max_block_ms: 1_000,
+            ..ProducerConfig::default()
+        };
+        let consumer = ConsumerConfig {
+            auto_offset_reset: OffsetReset::Earliest,
+            fetch_max_wait_ms: 20,
+            request_timeout_ms: 500,
+            retry_backoff_ms: 20,
+            ..ConsumerConfig::default()
+        };
+        Self {
+            cluster,
+            producer,
+            consumer,
+            faults_ms: 30_000,
+            settle_ms: 10_000,
+        }
+    }
+}
+
+/// What one seed of a Kafka run did and what the oracle said.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct KafkaOutcome {
+    /// The seed.
+    pub seed: u64,
+    /// The run's trace hash.
+    pub trace_hash: u64,
+    /// Events applied.
+    pub events: u64,
+    /// Virtual milliseconds run.
+    pub simulated_ms: u64,
+    /// Faults injected (not the boot's restarts, nor heals).
+    pub faults: u64,
+    /// The first violation, if any.
+    pub violation: Option<Violation>,
+    /// Losses the durability rule allowed, with their chains, as text.
+    pub allowed_losses: Vec<String>,
+    /// Why the run stopped before its end other than by a violation (an engine error,
+    /// the event budget), if it did.
+    pub stopped: Option<String>,
+    /// What the oracle counted.
+    pub counts: Counts,
+}
+
+impl KafkaRun {
+    /// The run with `bugs` on, each on the side (server or producer) that honours it.
+    pub fn with_bugs(mut self, bugs: &Bugs) -> Self {
+        let client = [Bug::ReassignSequenceOnRetry, Bug::AcksAllAtLeaderAppend];
+        self.producer.bugs = bugs.iter().filter(|b| client.contains(b)).collect();
+        self.cluster.bugs = bugs.iter().filter(|b| !client.contains(b)).collect();
+        self
+    }
+
+    /// The nodes of `seed`'s run.
+    pub fn configs(&self, seed: u64) -> Vec<NodeConfig> {
+        let app = ProducerAppConfig {
+            controller: self.cluster.controller,
+            brokers: self.cluster.brokers.clone(),
+            topic: self.cluster.topics[0].name.clone(),
+            producer: self.producer.clone(),
+            key_space: (seed % 2 == 1).then_some(16),
+            values_max: self.faults_ms / TICK_MS,
+            values_per_tick: 1,
+            tick_ms: TICK_MS,
+        };
+        pipeline_configs(&self.cluster, app, self.consumer.clone())
+    }
+
+    /// `seed`'s scenario: the swarm nemesis within the pipeline's fault budget.
+    pub fn scenario(&self, seed: u64) -> Scenario {
+        pipeline_swarm(seed, &self.cluster, self.faults_ms, self.settle_ms)
+    }
+
+    /// Runs `seed` and judges it; the simulation is returned for a closer look.
+    pub fn run(&self, seed: u64) -> (KafkaOutcome, Simulation<KafkaNode>) {
+        let configs = self.configs(seed);
+        let mut oracle = Oracle::new(oracle_config(&configs, true));
+        let mut sim = Simulation::new(configs, &self.scenario(seed), seed)
+            .expect("the default scenario validates");
+        let mut step_violation = None;
+        let result = sim.run(&mut |entry| {
+            let judged = oracle.observe(&super::entry(entry));
+            judged.map_err(|violation| {
+                let message = violation.to_string();
+                step_violation = Some(violation);
+                message
+            })
+        });
+        let counts = oracle.counts().clone();
+        let (violation, allowed_losses, counts, stopped) = match result {
+            Ok(()) => {
+                let verdict = judge(oracle, sim.world());
+                let losses = verdict
+                    .allowed_losses
+                    .iter()
+                    .map(ToString::to_string)
+                    .collect();
+                (
+                    verdict.violations.first().cloned(),
+                    losses,
+                    verdict.counts,
+                    None,
+                )
+            }
+            Err(RunError::Violation { .. }) => (step_violation, Vec::new(), counts, None),
+            Err(other) => (None, Vec::new(), counts, Some(other.to_string())),
+        };
+        let stats = sim.stats();
+        let undo = |name: &str| {
+            ["restart", "resume", "release"].contains(&name) || name.starts_with("heal")
+        };
+        let faults = (stats.faults.iter())
+            .filter(|(n, _)| !undo(n))
+            .map(|(_, n)| n)
+            .sum();
+        let outcome = KafkaOutcome {
+            seed,
+            trace_hash: sim.trace().hash(),
+            events: stats.events,
+            simulated_ms: sim.now_us() / 1000,
+            faults,
+            violation,
+            allowed_losses,
+            stopped,
+            counts,
+        };
+        (outcome, sim)
+    }
+}

@@ -1,0 +1,91 @@
+//! The `odradek` command line as a user runs it: the default Kafka swarm, its summary
+//! independent of `--jobs`, a bug caught with its replay line, the bug zoo's list, and bad
+//! usage exiting 2.
+
+use std::process::{Command, Output};
+
+fn odradek(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_odradek"))
+        .args(args)
+        .output()
+        .expect("the binary runs")
+}
+
+fn stdout(output: &Output) -> String {
+    String::from_utf8_lossy(&output.stdout).into_owned()
+}
+
+#[test]
+fn swarm_summaries_do_not_depend_on_the_number_of_threads() {
+    let without_wall = |output: &Output| {
+        let text = stdout(output);
+        text.lines()
+            .map(|line| line.split("   wall:").next().unwrap_or(line).to_string())
+            .collect::<Vec<_>>()
+    };
+    let one = odradek(&["swarm", "--seeds", "3", "--start", "11", "--jobs", "1"]);
+    let two = odradek(&["swarm", "--seeds", "3", "--start", "11", "--jobs", "2"]);
+    assert!(one.status.success(), "{}", stdout(&one));
+    assert_eq!(without_wall(&one), without_wall(&two));
+    let text = stdout(&one);
+    assert!(
+        text.contains("seeds: 3") && text.contains("violations: none"),
+        "{text}"
+    );
+    let acked: u64 = (text.split("acked: ").nth(1))
+        .and_then(|rest| rest.split_whitespace().next())
+        .and_then(|n| n.parse().ok())
+        .expect("the summary counts acks");
+    assert!(acked >= 3 * 1_000, "the runs did something: {text}");
+}
+
+#[test]
+fn a_bug_switch_is_caught_and_printed_with_its_replay_line() {
+    let output = odradek(&[
+        "swarm",
+        "--seeds",
+        "3",
+        "--bug",
+        "reassign_sequence_on_retry",
+    ]);
+    assert_eq!(output.status.code(), Some(1), "{}", stdout(&output));
+    let text = stdout(&output);
+    assert!(text.contains("violation: duplicate:"), "{text}");
+    let replay = (text.lines())
+        .find_map(|line| line.strip_prefix("replay: odradek "))
+        .expect("a replay line");
+    let args: Vec<&str> = replay.split_whitespace().collect();
+    let replayed = odradek(&args);
+    assert_eq!(replayed.status.code(), Some(1));
+    assert!(
+        stdout(&replayed).contains("violation: duplicate:"),
+        "{}",
+        stdout(&replayed)
+    );
+    assert!(stdout(&replayed).contains("trace-hash: "));
+}
+
+#[test]
+fn bugs_lists_every_switch_with_its_invariant() {
+    let output = odradek(&["bugs"]);
+    assert!(output.status.success());
+    let text = stdout(&output);
+    for bug in odradek::bugs::Bug::ALL {
+        let line = text.lines().find(|l| l.starts_with(bug.name()));
+        let line = line.unwrap_or_else(|| panic!("{bug} listed: {text}"));
+        assert!(line.contains(bug.expected().name()), "{line}");
+    }
+}
+
+#[test]
+fn bad_usage_exits_2() {
+    assert_eq!(
+        odradek(&["swarm", "--bug", "no_such_bug"]).status.code(),
+        Some(2)
+    );
+    assert_eq!(
+        odradek(&["swarm", "--seeds", "many"]).status.code(),
+        Some(2)
+    );
+    assert_eq!(odradek(&["frobnicate"]).status.code(), Some(2));
+}
