@@ -121,7 +121,9 @@ impl Bug {
     pub fn expected(self) -> Invariant {
         match self {
             Bug::UncleanElection | Bug::LastReplicaStanding => Invariant::UncleanLeader,
-            Bug::NoMinIsrCheck | Bug::TruncateToHw => Invariant::LogDivergence,
+            Bug::NoMinIsrCheck | Bug::TruncateToHw | Bug::SameLeaderSkipsTruncation => {
+                Invariant::LogDivergence
+            }
             Bug::HwOverProposedIsr => Invariant::StrongIsr,
             Bug::NoIdempotentDedup | Bug::ReassignSequenceOnRetry => Invariant::Duplicate,
             _ => Invariant::LostWrite,

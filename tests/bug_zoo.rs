@@ -271,3 +271,26 @@ fn truncate_to_hw_cuts_committed_records_that_the_elected_follower_then_overwrit
         "{clean:?}"
     );
 }
+
+/// Switches without a scripted schedule yet, caught by a seed of the default Kafka swarm
+/// (`odradek swarm --bug NAME`; found by `examples/zoo_bench.rs`): the seed is caught with
+/// the switch on and clean with it off.
+#[test]
+fn swarm_found_cases_are_caught_and_clean_without_their_switch() {
+    use odradek::cluster::KafkaRun;
+    for (bug, seed) in [(Bug::SameLeaderSkipsTruncation, 5_000_004)] {
+        let (clean, _) = KafkaRun::default().run(seed);
+        assert_eq!(clean.violation, None, "{bug} off, seed {seed}");
+        assert!(clean.counts.failovers >= 1, "{bug}: the hazard, a failover");
+        let (caught, _) = KafkaRun::default().with_bugs(&Bugs::only(bug)).run(seed);
+        let violation = caught
+            .violation
+            .unwrap_or_else(|| panic!("{bug} on, seed {seed}"));
+        println!("{bug} seed {seed}: {violation}");
+        assert_eq!(
+            violation.invariant,
+            odradek_invariants::Invariant::LogDivergence,
+            "{violation}"
+        );
+    }
+}
