@@ -3,6 +3,7 @@
 //! Exit status: 0 no violation, 1 a violation was found, 2 bad usage or bad input.
 
 mod bugs;
+mod replay;
 mod run;
 mod swarm;
 
@@ -25,6 +26,8 @@ enum Command {
     Swarm(swarm::Args),
     /// Run one seed of the default Kafka scenario and print its verdict and trace hash.
     Run(run::Args),
+    /// Replay saved cases and check each meets its expectation.
+    Replay(replay::Args),
     /// List the bug zoo: name, invariant expected to catch it, historical source.
     Bugs,
 }
@@ -44,6 +47,7 @@ pub(crate) fn main() -> ExitCode {
     let exit = match cli.command {
         Command::Swarm(args) => swarm::swarm(&args),
         Command::Run(args) => run::run(&args),
+        Command::Replay(args) => replay::replay(&args),
         Command::Bugs => bugs::list(),
     };
     match exit {

@@ -15,6 +15,9 @@ pub(crate) struct Args {
     /// Print every event of the run with its virtual time and node.
     #[arg(long)]
     trace: bool,
+    /// Write the run as a case file expecting what it found (clean or the violation).
+    #[arg(long, value_name = "FILE")]
+    save: Option<std::path::PathBuf>,
 }
 
 pub(crate) fn run(args: &Args) -> Exit {
@@ -31,6 +34,24 @@ pub(crate) fn run(args: &Args) -> Exit {
         for entry in sim.trace().entries() {
             println!("{entry}");
         }
+    }
+    if let Some(path) = &args.save {
+        let scenario = odradek_sim::Scenario {
+            schedule: Some(sim.schedule().to_vec()),
+            ..run.scenario(args.seed)
+        };
+        let found = odradek::cluster::outcome_name(&outcome);
+        let about = format!(
+            "odradek run --seed {}{}: {found}",
+            args.seed,
+            bug_flags(&bugs)
+        );
+        let case = odradek::cluster::Case::of_run(about, &bugs, &outcome, &scenario);
+        if let Err(error) = case.save(path) {
+            eprintln!("odradek: {error}");
+            return Exit::BadInput;
+        }
+        println!("saved: {}", path.display());
     }
     let counts = &outcome.counts;
     println!(

@@ -9,7 +9,11 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Mutex;
 use std::time::Instant;
 
-use odradek::cluster::{KafkaOutcome, KafkaRun};
+use std::path::Path;
+
+use odradek::bugs::Bugs;
+use odradek::cluster::{outcome_name, Case, KafkaOutcome, KafkaRun};
+use odradek_sim::Scenario;
 
 use super::{bug_flags, parse_bugs, Exit};
 
@@ -27,6 +31,9 @@ pub(crate) struct Args {
     /// A bug-zoo switch to turn on (see `odradek bugs`); repeatable.
     #[arg(long = "bug", value_name = "NAME")]
     bugs: Vec<String>,
+    /// Write each failing seed as a case file (created if missing), expecting what it found.
+    #[arg(long, value_name = "DIR")]
+    save: Option<std::path::PathBuf>,
 }
 
 pub(crate) fn swarm(args: &Args) -> Exit {
@@ -44,7 +51,47 @@ pub(crate) fn swarm(args: &Args) -> Exit {
     let started = Instant::now();
     let outcomes = run_seeds(&run, args.start, args.seeds, jobs.max(1));
     let wall_s = started.elapsed().as_secs_f64();
+    if let Some(dir) = &args.save {
+        if let Err(message) = save(&run, &bugs, &outcomes, dir) {
+            eprintln!("odradek: {message}");
+            return Exit::BadInput;
+        }
+    }
     print_summary(&outcomes, wall_s, &bug_flags(&bugs))
+}
+
+/// Writes every failing seed of `outcomes` to `dir` as a case with its explicit schedule.
+fn save(run: &KafkaRun, bugs: &Bugs, outcomes: &[KafkaOutcome], dir: &Path) -> Result<(), String> {
+    std::fs::create_dir_all(dir).map_err(|e| format!("{}: {e}", dir.display()))?;
+    for outcome in outcomes
+        .iter()
+        .filter(|o| o.violation.is_some() || o.stopped.is_some())
+    {
+        // Run it again for its schedule: the run is deterministic.
+        let (again, sim) = run.run(outcome.seed);
+        debug_assert_eq!(again.trace_hash, outcome.trace_hash);
+        let scenario = Scenario {
+            schedule: Some(sim.schedule().to_vec()),
+            ..run.scenario(outcome.seed)
+        };
+        let named: Vec<String> = bugs.iter().map(|b| b.to_string()).collect();
+        let about = format!(
+            "odradek swarm{} found {} on seed {}",
+            bug_flags(bugs),
+            outcome_name(&again),
+            again.seed
+        );
+        let case = Case::of_run(about, bugs, &again, &scenario);
+        let stem = if named.is_empty() {
+            "clean".to_string()
+        } else {
+            named.join("+")
+        };
+        let path = dir.join(format!("{stem}-{}.toml", again.seed));
+        case.save(&path).map_err(|e| e.to_string())?;
+        println!("saved: {}", path.display());
+    }
+    Ok(())
 }
 
 /// Runs every seed, on `jobs` threads taking the next seed from a shared counter; the

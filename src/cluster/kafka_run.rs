@@ -6,7 +6,7 @@
 //! then the oracle.
 
 use odradek_invariants::{Counts, Oracle, Violation};
-use odradek_sim::{NodeId, RunError, Scenario, Simulation};
+use odradek_sim::{NodeId, RunError, Scenario, ScenarioError, Simulation};
 
 use super::{judge, oracle_config, pipeline_configs, pipeline_swarm};
 use super::{ClusterSpec, KafkaNode, NodeConfig, Timing, TopicSpec};
@@ -131,10 +131,19 @@ impl KafkaRun {
 
     /// Runs `seed` and judges it; the simulation is returned for a closer look.
     pub fn run(&self, seed: u64) -> (KafkaOutcome, Simulation<KafkaNode>) {
+        self.run_scenario(seed, &self.scenario(seed))
+            .expect("the default scenario validates")
+    }
+
+    /// Runs `seed` under `scenario` (a saved case's explicit schedule, say) and judges it.
+    pub fn run_scenario(
+        &self,
+        seed: u64,
+        scenario: &Scenario,
+    ) -> Result<(KafkaOutcome, Simulation<KafkaNode>), ScenarioError> {
         let configs = self.configs(seed);
         let mut oracle = Oracle::new(oracle_config(&configs, true));
-        let mut sim = Simulation::new(configs, &self.scenario(seed), seed)
-            .expect("the default scenario validates");
+        let mut sim = Simulation::new(configs, scenario, seed)?;
         let mut step_violation = None;
         let result = sim.run(&mut |entry| {
             let judged = oracle.observe(&super::entry(entry));
@@ -182,6 +191,6 @@ impl KafkaRun {
             stopped,
             counts,
         };
-        (outcome, sim)
+        Ok((outcome, sim))
     }
 }

@@ -10,11 +10,13 @@
 //! to the role that set it. Node ids double as broker ids
 //! ([`broker_id`](crate::protocol::broker_id)).
 
+mod case;
 mod config;
 mod kafka_run;
 mod oracle;
 mod pipeline;
 
+pub use case::{outcome_name, Case, CaseError, Replayed};
 pub use config::{ClusterSpec, NodeConfig, Timing};
 pub use kafka_run::{KafkaOutcome, KafkaRun};
 pub use oracle::{entry, judge, observe, oracle_config, quiescence};

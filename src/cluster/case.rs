@@ -1,0 +1,160 @@
+//! Saved cases: one failing (or fixed) run of the default Kafka scenario as a TOML file,
+//! replayable after the code changes. A case holds the seed, the bug switches, the
+//! scenario with its explicit fault schedule (what the seed drew, written out, so the
+//! replay does not depend on the nemesis), the outcome expected, and the trace hash of the
+//! run that wrote it. The cluster shape is [`KafkaRun`]'s default.
+
+use std::fmt;
+use std::path::Path;
+
+use odradek_invariants::Invariant;
+use odradek_sim::Scenario;
+use serde::{Deserialize, Serialize};
+
+use super::{KafkaOutcome, KafkaRun};
+use crate::bugs::Bugs;
+
+/// One saved case.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Case {
+    /// What the case is for, in one line.
+    pub about: String,
+    /// The seed.
+    pub seed: u64,
+    /// The bug-zoo switches on.
+    #[serde(default)]
+    pub bugs: Bugs,
+    /// `"clean"`, or the name of the invariant the run must violate.
+    pub expect: String,
+    /// The trace hash of the run that saved the case, in hex: equal while the code is
+    /// unchanged, informative after.
+    pub trace_hash: String,
+    /// The scenario, with its explicit schedule.
+    pub scenario: Scenario,
+}
+
+/// Why a case file could not be used.
+#[derive(Debug, thiserror::Error)]
+pub enum CaseError {
+    /// The file could not be read or written.
+    #[error("{path}: {error}")]
+    Io {
+        /// The file.
+        path: String,
+        /// What went wrong.
+        error: std::io::Error,
+    },
+    /// The file is not a valid case; the message names the line and field.
+    #[error("{path}: {message}")]
+    Malformed {
+        /// The file.
+        path: String,
+        /// TOML's message (line, column, field).
+        message: String,
+    },
+}
+
+/// A case's outcome against its expectation.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Replayed {
+    /// What the case expects.
+    pub expected: String,
+    /// What the replay found: `"clean"` or an invariant name.
+    pub actual: String,
+    /// The replay's trace hash, in hex.
+    pub trace_hash: String,
+    /// The violation, if any.
+    pub violation: Option<String>,
+}
+
+impl Replayed {
+    /// Whether the outcome meets the expectation.
+    pub fn met(&self) -> bool {
+        self.expected == self.actual
+    }
+}
+
+impl fmt::Display for Replayed {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let verdict = if self.met() { "ok" } else { "FAILED" };
+        write!(
+            f,
+            "{verdict}: expected {}, got {} (trace-hash {})",
+            self.expected, self.actual, self.trace_hash
+        )
+    }
+}
+
+/// The name an outcome is judged by: `"clean"` or its invariant.
+pub fn outcome_name(outcome: &KafkaOutcome) -> String {
+    match (&outcome.violation, &outcome.stopped) {
+        (Some(violation), _) => violation.invariant.name().to_string(),
+        (None, Some(_)) => "stopped".to_string(),
+        (None, None) => "clean".to_string(),
+    }
+}
+
+impl Case {
+    /// The case of a finished run, expecting what it found.
+    pub fn of_run(about: String, bugs: &Bugs, outcome: &KafkaOutcome, scenario: &Scenario) -> Case {
+        Case {
+            about,
+            seed: outcome.seed,
+            bugs: bugs.clone(),
+            expect: outcome_name(outcome),
+            trace_hash: format!("{:016x}", outcome.trace_hash),
+            scenario: scenario.clone(),
+        }
+    }
+
+    /// Reads a case file.
+    pub fn load(path: &Path) -> Result<Case, CaseError> {
+        let name = path.display().to_string();
+        let text = std::fs::read_to_string(path).map_err(|error| CaseError::Io {
+            path: name.clone(),
+            error,
+        })?;
+        let case: Case = toml::from_str(&text).map_err(|e| CaseError::Malformed {
+            path: name.clone(),
+            message: e.to_string().replace('\n', " "),
+        })?;
+        let known = case.expect == "clean" || Invariant::from_name(&case.expect).is_some();
+        if !known {
+            let message = format!(
+                "field=expect: '{}' is neither clean nor an invariant",
+                case.expect
+            );
+            return Err(CaseError::Malformed {
+                path: name,
+                message,
+            });
+        }
+        Ok(case)
+    }
+
+    /// Writes the case to `path`.
+    pub fn save(&self, path: &Path) -> Result<(), CaseError> {
+        let text = toml::to_string(self).expect("a case serializes");
+        std::fs::write(path, text).map_err(|error| CaseError::Io {
+            path: path.display().to_string(),
+            error,
+        })
+    }
+
+    /// Replays the case: its seed under its scenario, judged by the oracle.
+    pub fn replay(&self) -> Result<Replayed, CaseError> {
+        let run = KafkaRun::default().with_bugs(&self.bugs);
+        let (outcome, _) =
+            (run.run_scenario(self.seed, &self.scenario)).map_err(|e| CaseError::Malformed {
+                path: format!("seed {}", self.seed),
+                message: e.to_string(),
+            })?;
+        Ok(Replayed {
+            expected: self.expect.clone(),
+            actual: outcome_name(&outcome),
+            trace_hash: format!("{:016x}", outcome.trace_hash),
+            violation: outcome.violation.map(|v| v.to_string()),
+        })
+    }
+}
