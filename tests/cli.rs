@@ -89,3 +89,44 @@ fn bad_usage_exits_2() {
     );
     assert_eq!(odradek(&["frobnicate"]).status.code(), Some(2));
 }
+
+#[test]
+fn the_printed_default_scenario_runs_as_the_default() {
+    let printed = odradek(&["scenario"]);
+    assert!(printed.status.success());
+    let path = std::env::temp_dir().join(format!("odradek-scenario-{}.toml", std::process::id()));
+    std::fs::write(&path, &printed.stdout).expect("written");
+    let from_file = odradek(&[
+        "run",
+        "--seed",
+        "5",
+        "--scenario",
+        path.to_str().expect("utf-8"),
+    ]);
+    let default = odradek(&["run", "--seed", "5"]);
+    let hash = |o: &Output| {
+        stdout(o)
+            .lines()
+            .find(|l| l.starts_with("trace-hash:"))
+            .map(str::to_owned)
+    };
+    assert!(hash(&default).is_some(), "{}", stdout(&default));
+    assert_eq!(hash(&from_file), hash(&default));
+    let broken =
+        String::from_utf8_lossy(&printed.stdout).replace("linger_ms = 5", "linger_ms = \"five\"");
+    std::fs::write(&path, broken).expect("written");
+    let bad = odradek(&[
+        "run",
+        "--seed",
+        "5",
+        "--scenario",
+        path.to_str().expect("utf-8"),
+    ]);
+    assert_eq!(bad.status.code(), Some(2));
+    let message = String::from_utf8_lossy(&bad.stderr);
+    assert!(
+        message.contains("line") && message.contains("linger_ms"),
+        "{message}"
+    );
+    std::fs::remove_file(&path).expect("cleaned up");
+}

@@ -11,6 +11,7 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 use odradek::bugs::{Bug, Bugs};
+use odradek::cluster::KafkaRun;
 
 /// Deterministic simulation testing of a Kafka-style replicated log.
 #[derive(Debug, Parser)]
@@ -30,6 +31,8 @@ enum Command {
     Replay(replay::Args),
     /// List the bug zoo: name, invariant expected to catch it, historical source.
     Bugs,
+    /// Print the default Kafka scenario as TOML, for `--scenario FILE` to take an edited copy.
+    Scenario,
 }
 
 /// How a command ended.
@@ -49,6 +52,10 @@ pub(crate) fn main() -> ExitCode {
         Command::Run(args) => run::run(&args),
         Command::Replay(args) => replay::replay(&args),
         Command::Bugs => bugs::list(),
+        Command::Scenario => {
+            print!("{}", scenario_toml());
+            Exit::Clean
+        }
     };
     match exit {
         Exit::Clean => ExitCode::SUCCESS,
@@ -67,6 +74,41 @@ pub(crate) fn parse_bugs(names: &[String]) -> Result<Bugs, String> {
             })
         })
         .collect()
+}
+
+/// The default Kafka scenario as TOML, with a header that says what it is.
+fn scenario_toml() -> String {
+    let body = toml::to_string(&KafkaRun::default()).expect("the default run serializes");
+    format!(
+        "# The default Kafka scenario of `odradek swarm`: the cluster (controller, brokers, topics,\n\
+         # min.insync.replicas, timings, server bug switches), the producer and consumer settings\n\
+         # (Kafka's names; the producer's bug switches), and the fault and settle phases in\n\
+         # virtual ms. Each seed draws its nemesis. The fields are documented on\n\
+         # odradek::cluster::KafkaRun and the types it holds. Edit a copy; pass it with --scenario.\n\n{body}"
+    )
+}
+
+/// The run a command uses: the default, or the one `--scenario FILE` gives, with `bugs` on.
+pub(crate) fn load_run(path: Option<&std::path::Path>, bugs: &Bugs) -> Result<KafkaRun, String> {
+    let run = match path {
+        None => KafkaRun::default(),
+        Some(path) => {
+            let text = std::fs::read_to_string(path)
+                .map_err(|e| format!("odradek: {}: {e}", path.display()))?;
+            toml::from_str(&text).map_err(|e| {
+                format!(
+                    "odradek: {}: {}",
+                    path.display(),
+                    e.to_string().replace('\n', " ")
+                )
+            })?
+        }
+    };
+    let run = run.with_bugs(bugs);
+    let shown = path.map_or("the default scenario".into(), |p| p.display().to_string());
+    run.validate()
+        .map_err(|e| format!("odradek: {shown}: {e}"))?;
+    Ok(run)
 }
 
 /// The `--bug` flags that reproduce a run with `bugs` on.

@@ -1,7 +1,5 @@
 //! `odradek run`: one seed of the default Kafka scenario, its verdict and trace hash.
 
-use odradek::cluster::KafkaRun;
-
 use super::{bug_flags, parse_bugs, Exit};
 
 #[derive(Debug, clap::Args)]
@@ -12,6 +10,9 @@ pub(crate) struct Args {
     /// A bug-zoo switch to turn on (see `odradek bugs`); repeatable.
     #[arg(long = "bug", value_name = "NAME")]
     bugs: Vec<String>,
+    /// The run's shape as TOML (`odradek scenario` prints the default).
+    #[arg(long, value_name = "FILE")]
+    scenario: Option<std::path::PathBuf>,
     /// Print every event of the run with its virtual time and node.
     #[arg(long)]
     trace: bool,
@@ -28,7 +29,13 @@ pub(crate) fn run(args: &Args) -> Exit {
             return Exit::BadInput;
         }
     };
-    let run = KafkaRun::default().with_bugs(&bugs);
+    let run = match super::load_run(args.scenario.as_deref(), &bugs) {
+        Ok(run) => run,
+        Err(message) => {
+            eprintln!("{message}");
+            return Exit::BadInput;
+        }
+    };
     let (outcome, sim) = run.run(args.seed);
     if args.trace {
         for entry in sim.trace().entries() {
@@ -46,7 +53,7 @@ pub(crate) fn run(args: &Args) -> Exit {
             args.seed,
             bug_flags(&bugs)
         );
-        let case = odradek::cluster::Case::of_run(about, &bugs, &outcome, &scenario);
+        let case = odradek::cluster::Case::of_run(about, &run, &outcome, &scenario);
         if let Err(error) = case.save(path) {
             eprintln!("odradek: {error}");
             return Exit::BadInput;

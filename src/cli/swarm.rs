@@ -31,6 +31,9 @@ pub(crate) struct Args {
     /// A bug-zoo switch to turn on (see `odradek bugs`); repeatable.
     #[arg(long = "bug", value_name = "NAME")]
     bugs: Vec<String>,
+    /// The run's shape as TOML (`odradek scenario` prints the default).
+    #[arg(long, value_name = "FILE")]
+    scenario: Option<std::path::PathBuf>,
     /// Write each failing seed as a case file (created if missing), expecting what it found.
     #[arg(long, value_name = "DIR")]
     save: Option<std::path::PathBuf>,
@@ -44,7 +47,13 @@ pub(crate) fn swarm(args: &Args) -> Exit {
             return Exit::BadInput;
         }
     };
-    let run = KafkaRun::default().with_bugs(&bugs);
+    let run = match super::load_run(args.scenario.as_deref(), &bugs) {
+        Ok(run) => run,
+        Err(message) => {
+            eprintln!("{message}");
+            return Exit::BadInput;
+        }
+    };
     let jobs = args
         .jobs
         .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
@@ -81,7 +90,7 @@ fn save(run: &KafkaRun, bugs: &Bugs, outcomes: &[KafkaOutcome], dir: &Path) -> R
             outcome_name(&again),
             again.seed
         );
-        let case = Case::of_run(about, bugs, &again, &scenario);
+        let case = Case::of_run(about, run, &again, &scenario);
         let stem = if named.is_empty() {
             "clean".to_string()
         } else {

@@ -1,8 +1,9 @@
-//! Saved cases: one failing (or fixed) run of the default Kafka scenario as a TOML file,
-//! replayable after the code changes. A case holds the seed, the bug switches, the
-//! scenario with its explicit fault schedule (what the seed drew, written out, so the
-//! replay does not depend on the nemesis), the outcome expected, and the trace hash of the
-//! run that wrote it. The cluster shape is [`KafkaRun`]'s default.
+//! Saved cases: one failing (or fixed) Kafka run as a TOML file, replayable after the code
+//! changes. A case inlines everything the run needs: the seed, the run's shape (cluster,
+//! producer and consumer settings with their bug switches: a [`KafkaRun`]), the scenario
+//! with its explicit fault schedule (what the seed drew, written out, so the replay does
+//! not depend on the nemesis), the outcome expected, and the trace hash of the run that
+//! wrote it.
 
 use std::fmt;
 use std::path::Path;
@@ -12,7 +13,6 @@ use odradek_sim::Scenario;
 use serde::{Deserialize, Serialize};
 
 use super::{KafkaOutcome, KafkaRun};
-use crate::bugs::Bugs;
 
 /// One saved case.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -22,14 +22,13 @@ pub struct Case {
     pub about: String,
     /// The seed.
     pub seed: u64,
-    /// The bug-zoo switches on.
-    #[serde(default)]
-    pub bugs: Bugs,
     /// `"clean"`, or the name of the invariant the run must violate.
     pub expect: String,
     /// The trace hash of the run that saved the case, in hex: equal while the code is
     /// unchanged, informative after.
     pub trace_hash: String,
+    /// The run's shape, bug switches included.
+    pub run: KafkaRun,
     /// The scenario, with its explicit schedule.
     pub scenario: Scenario,
 }
@@ -97,11 +96,16 @@ pub fn outcome_name(outcome: &KafkaOutcome) -> String {
 
 impl Case {
     /// The case of a finished run, expecting what it found.
-    pub fn of_run(about: String, bugs: &Bugs, outcome: &KafkaOutcome, scenario: &Scenario) -> Case {
+    pub fn of_run(
+        about: String,
+        run: &KafkaRun,
+        outcome: &KafkaOutcome,
+        scenario: &Scenario,
+    ) -> Case {
         Case {
             about,
             seed: outcome.seed,
-            bugs: bugs.clone(),
+            run: run.clone(),
             expect: outcome_name(outcome),
             trace_hash: format!("{:016x}", outcome.trace_hash),
             scenario: scenario.clone(),
@@ -144,12 +148,12 @@ impl Case {
 
     /// Replays the case: its seed under its scenario, judged by the oracle.
     pub fn replay(&self) -> Result<Replayed, CaseError> {
-        let run = KafkaRun::default().with_bugs(&self.bugs);
-        let (outcome, _) =
-            (run.run_scenario(self.seed, &self.scenario)).map_err(|e| CaseError::Malformed {
+        let (outcome, _) = (self.run.run_scenario(self.seed, &self.scenario)).map_err(|e| {
+            CaseError::Malformed {
                 path: format!("seed {}", self.seed),
                 message: e.to_string(),
-            })?;
+            }
+        })?;
         Ok(Replayed {
             expected: self.expect.clone(),
             actual: outcome_name(&outcome),

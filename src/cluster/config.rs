@@ -12,7 +12,8 @@ use crate::protocol::TopicPartition;
 use crate::workload::{ConsumerAppConfig, ProducerAppConfig};
 
 /// Timers of the controller and brokers, in milliseconds.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct Timing {
     /// Between broker heartbeats (Kafka's `broker.heartbeat.interval.ms`, 2000).
     pub heartbeat_ms: u64,
@@ -64,7 +65,8 @@ const _: () = assert!(SESSION_TIMEOUT_MS_DEFAULT < REPLICA_LAG_TIME_MAX_MS_DEFAU
 
 /// The cluster's shape and settings, from which the controller's and every broker's
 /// configuration is derived.
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct ClusterSpec {
     /// The controller's node.
     pub controller: NodeId,

@@ -19,7 +19,8 @@ use crate::workload::ProducerAppConfig;
 const TICK_MS: u64 = 10;
 
 /// A Kafka run's shape. See the module docs for the defaults.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct KafkaRun {
     /// The cluster, with the server-side bug switches.
     pub cluster: ClusterSpec,
@@ -101,12 +102,50 @@ pub struct KafkaOutcome {
 }
 
 impl KafkaRun {
-    /// The run with `bugs` on, each on the side (server or producer) that honours it.
+    /// The run with `bugs` on as well, each on the side (server or producer) that honours
+    /// it.
     pub fn with_bugs(mut self, bugs: &Bugs) -> Self {
         let client = [Bug::ReassignSequenceOnRetry, Bug::AcksAllAtLeaderAppend];
-        self.producer.bugs = bugs.iter().filter(|b| client.contains(b)).collect();
-        self.cluster.bugs = bugs.iter().filter(|b| !client.contains(b)).collect();
+        let (producer, cluster) = (&self.producer.bugs, &self.cluster.bugs);
+        let on_client = bugs.iter().filter(|b| client.contains(b));
+        let on_server = bugs.iter().filter(|b| !client.contains(b));
+        self.producer.bugs = producer.iter().chain(on_client).collect();
+        self.cluster.bugs = cluster.iter().chain(on_server).collect();
         self
+    }
+
+    /// Why the run cannot be built, if it cannot: a shape the nodes would reject (read from
+    /// a file, say). The message names the field.
+    pub fn validate(&self) -> Result<(), String> {
+        self.producer
+            .validate()
+            .map_err(|e| format!("field=producer {e}"))?;
+        let cluster = &self.cluster;
+        if cluster.controller != NodeId(0) {
+            return Err("field=cluster.controller the controller is node 0".into());
+        }
+        let numbered = (cluster.brokers.iter().enumerate()).all(|(i, b)| b.index() == i + 1);
+        if cluster.brokers.is_empty() || !numbered {
+            return Err("field=cluster.brokers brokers are nodes 1, 2, ... in order".into());
+        }
+        let Some(topic) = cluster.topics.first() else {
+            return Err("field=cluster.topics one topic is written".into());
+        };
+        if topic.partitions < 1 || topic.replication_factor < 1 {
+            return Err("field=cluster.topics at least one partition and one replica".into());
+        }
+        if topic.replication_factor > cluster.brokers.len() {
+            return Err(
+                "field=cluster.topics.replication_factor more replicas than brokers".into(),
+            );
+        }
+        if cluster.min_insync_replicas < 1 || cluster.min_insync_replicas > topic.replication_factor
+        {
+            return Err(
+                "field=cluster.min_insync_replicas between 1 and the replication factor".into(),
+            );
+        }
+        Ok(())
     }
 
     /// The nodes of `seed`'s run.

@@ -7,7 +7,20 @@ pub const FETCH_MAX_BYTES_DEFAULT: u32 = 1024 * 1024;
 pub const FETCH_MAX_WAIT_MS_DEFAULT: u64 = 500;
 
 /// `auto.offset.reset`: where a partition without a valid position starts.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Default)]
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Hash,
+    PartialOrd,
+    Ord,
+    Default,
+    serde::Serialize,
+    serde::Deserialize,
+)]
+#[serde(rename_all = "snake_case")]
 pub enum OffsetReset {
     /// The log start offset.
     Earliest,
@@ -17,7 +30,8 @@ pub enum OffsetReset {
 }
 
 /// Every consumer setting the state machine honours.
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct ConsumerConfig {
     /// `auto.offset.reset`.
     pub auto_offset_reset: OffsetReset,

@@ -8,7 +8,8 @@ use crate::bugs::Bugs;
 use crate::protocol::BrokerId;
 
 /// A topic the controller creates at its first start.
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct TopicSpec {
     /// Its name.
     pub name: String,

@@ -20,7 +20,20 @@ const _: () = assert!(MAX_REQUEST_SIZE_DEFAULT <= BUFFER_MEMORY_DEFAULT);
 const _: () = assert!(BATCH_HEADER_BYTES < BATCH_SIZE_DEFAULT);
 
 /// Kafka's `acks`: how many replicas must have a batch before the leader answers.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Default)]
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Hash,
+    PartialOrd,
+    Ord,
+    Default,
+    serde::Serialize,
+    serde::Deserialize,
+)]
+#[serde(rename_all = "snake_case")]
 pub enum Acks {
     /// `acks=0`: no answer is awaited; sends complete with offset -1 and are never retried.
     None,
@@ -44,7 +57,20 @@ impl Acks {
 }
 
 /// How a record with neither a partition nor a key is placed.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Default)]
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Hash,
+    PartialOrd,
+    Ord,
+    Default,
+    serde::Serialize,
+    serde::Deserialize,
+)]
+#[serde(rename_all = "snake_case")]
 pub enum PartitionerKind {
     /// A counter per topic, as the seed describes: records go to partitions 0, 1, 2, ...
     #[default]
@@ -56,7 +82,8 @@ pub enum PartitionerKind {
 
 /// Every producer setting the pipeline honours. Names mirror Kafka's with dots as
 /// underscores, so a reader finds them in Kafka's documentation; defaults are Kafka 3.x's.
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct ProducerConfig {
     /// `acks`: replicas that must hold a batch before it is acknowledged.
     pub acks: Acks,

@@ -17,7 +17,20 @@ use super::RECORDS_BYTES_MAX;
 ///
 /// Names and codes are Kafka's (`compression.type`), so configurations and hex dumps read
 /// the same as in Kafka.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Default)]
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Hash,
+    PartialOrd,
+    Ord,
+    Default,
+    serde::Serialize,
+    serde::Deserialize,
+)]
+#[serde(rename_all = "snake_case")]
 pub enum Compression {
     /// No compression (code 0), Kafka's default.
     #[default]
