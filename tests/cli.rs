@@ -130,3 +130,43 @@ fn the_printed_default_scenario_runs_as_the_default() {
     );
     std::fs::remove_file(&path).expect("cleaned up");
 }
+
+#[test]
+fn sharded_swarms_merge_into_the_whole_swarms_summary() {
+    let dir = std::env::temp_dir().join(format!("odradek-shards-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("a temporary directory");
+    let report = |i: u32| {
+        dir.join(format!("shard-{i}.jsonl"))
+            .to_str()
+            .expect("utf-8")
+            .to_owned()
+    };
+    for i in 1..=2 {
+        let shard = format!("{i}/2");
+        let out = odradek(&[
+            "swarm",
+            "--seeds",
+            "4",
+            "--start",
+            "30",
+            "--shard",
+            &shard,
+            "--json",
+            &report(i),
+        ]);
+        assert!(out.status.success(), "{}", stdout(&out));
+    }
+    let merged = odradek(&["merge", &report(1), &report(2)]);
+    let whole = odradek(&["swarm", "--seeds", "4", "--start", "30"]);
+    let counts = |o: &Output| {
+        let text = stdout(o);
+        let lines: Vec<String> = text
+            .lines()
+            .map(|l| l.split("   wall:").next().unwrap_or(l).to_owned())
+            .collect();
+        lines
+    };
+    assert!(stdout(&merged).contains("seeds: 4"), "{}", stdout(&merged));
+    assert_eq!(counts(&merged), counts(&whole));
+    std::fs::remove_dir_all(&dir).expect("cleaned up");
+}

@@ -3,6 +3,7 @@
 //! Exit status: 0 no violation, 1 a violation was found, 2 bad usage or bad input.
 
 mod bugs;
+mod merge;
 mod replay;
 mod run;
 mod swarm;
@@ -29,6 +30,8 @@ enum Command {
     Run(run::Args),
     /// Replay saved cases and check each meets its expectation.
     Replay(replay::Args),
+    /// Merge the JSON-lines reports of sharded swarms into one summary.
+    Merge(merge::Args),
     /// List the bug zoo: name, invariant expected to catch it, historical source.
     Bugs,
     /// Print the default Kafka scenario as TOML, for `--scenario FILE` to take an edited copy.
@@ -51,6 +54,7 @@ pub(crate) fn main() -> ExitCode {
         Command::Swarm(args) => swarm::swarm(&args),
         Command::Run(args) => run::run(&args),
         Command::Replay(args) => replay::replay(&args),
+        Command::Merge(args) => merge::merge(&args),
         Command::Bugs => bugs::list(),
         Command::Scenario => {
             print!("{}", scenario_toml());

@@ -37,6 +37,26 @@ pub(crate) struct Args {
     /// Write each failing seed as a case file (created if missing), expecting what it found.
     #[arg(long, value_name = "DIR")]
     save: Option<std::path::PathBuf>,
+    /// Run only shard I of N (1-based) of the seeds: those whose index modulo N is I - 1.
+    #[arg(long, value_name = "I/N", value_parser = parse_shard)]
+    shard: Option<(u64, u64)>,
+    /// Write one JSON line per seed (what `odradek merge` reads).
+    #[arg(long, value_name = "FILE")]
+    json: Option<std::path::PathBuf>,
+    /// Take no new seed after this many wall seconds; the summary says how many ran.
+    #[arg(long, value_name = "SECONDS")]
+    time_limit: Option<f64>,
+}
+
+/// `I/N` with `1 <= I <= N`.
+fn parse_shard(text: &str) -> Result<(u64, u64), String> {
+    let parsed = text
+        .split_once('/')
+        .and_then(|(i, n)| Some((i.parse().ok()?, n.parse().ok()?)));
+    match parsed {
+        Some((i, n)) if 1 <= i && i <= n => Ok((i, n)),
+        _ => Err(format!("'{text}' is not I/N with 1 <= I <= N")),
+    }
 }
 
 pub(crate) fn swarm(args: &Args) -> Exit {
@@ -57,16 +77,40 @@ pub(crate) fn swarm(args: &Args) -> Exit {
     let jobs = args
         .jobs
         .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
+    let (index, shards) = args.shard.unwrap_or((1, 1));
+    let seeds: Vec<u64> = (0..args.seeds)
+        .filter(|i| i % shards == index - 1)
+        .map(|i| args.start.wrapping_add(i))
+        .collect();
     let started = Instant::now();
-    let outcomes = run_seeds(&run, args.start, args.seeds, jobs.max(1));
+    let deadline = args
+        .time_limit
+        .map(|s| started + std::time::Duration::from_secs_f64(s.max(0.0)));
+    let outcomes = run_seeds(&run, &seeds, jobs.max(1), deadline);
     let wall_s = started.elapsed().as_secs_f64();
+    if outcomes.len() < seeds.len() {
+        println!(
+            "time limit: {} of {} seeds ran",
+            outcomes.len(),
+            seeds.len()
+        );
+    }
+    if let Some(path) = &args.json {
+        let lines: String = (outcomes.iter())
+            .map(|o| serde_json::to_string(o).expect("an outcome serializes") + "\n")
+            .collect();
+        if let Err(error) = std::fs::write(path, lines) {
+            eprintln!("odradek: {}: {error}", path.display());
+            return Exit::BadInput;
+        }
+    }
     if let Some(dir) = &args.save {
         if let Err(message) = save(&run, &bugs, &outcomes, dir) {
             eprintln!("odradek: {message}");
             return Exit::BadInput;
         }
     }
-    print_summary(&outcomes, wall_s, &bug_flags(&bugs))
+    print_summary(&outcomes, Some(wall_s), &bug_flags(&bugs))
 }
 
 /// Writes every failing seed of `outcomes` to `dir` as a case with its explicit schedule.
@@ -103,29 +147,35 @@ fn save(run: &KafkaRun, bugs: &Bugs, outcomes: &[KafkaOutcome], dir: &Path) -> R
     Ok(())
 }
 
-/// Runs every seed, on `jobs` threads taking the next seed from a shared counter; the
-/// outcomes come back in seed order.
-fn run_seeds(run: &KafkaRun, start: u64, count: u64, jobs: usize) -> Vec<KafkaOutcome> {
+/// Runs the seeds, on `jobs` threads taking the next from a shared counter, until
+/// `deadline`; the outcomes come back in the order of `seeds`.
+fn run_seeds(
+    run: &KafkaRun,
+    seeds: &[u64],
+    jobs: usize,
+    deadline: Option<Instant>,
+) -> Vec<KafkaOutcome> {
     let next = AtomicU64::new(0);
     let done = Mutex::new(Vec::new());
     let terminal = std::io::stderr().is_terminal();
+    let count = seeds.len() as u64;
     std::thread::scope(|scope| {
         for _ in 0..jobs {
             scope.spawn(|| loop {
                 let i = next.fetch_add(1, Ordering::Relaxed);
-                if i >= count {
+                if i >= count || deadline.is_some_and(|d| Instant::now() >= d) {
                     return;
                 }
-                let (outcome, _) = run.run(start.wrapping_add(i));
+                let (outcome, _) = run.run(seeds[i as usize]);
                 let mut done = done.lock().expect("a seed's thread panicked");
-                done.push(outcome);
+                done.push((i, outcome));
                 progress(done.len() as u64, count, terminal);
             });
         }
     });
     let mut outcomes = done.into_inner().expect("a seed's thread panicked");
-    outcomes.sort_by_key(|o| o.seed.wrapping_sub(start));
-    outcomes
+    outcomes.sort_by_key(|(i, _)| *i);
+    outcomes.into_iter().map(|(_, o)| o).collect()
 }
 
 /// One progress line: rewritten in place on a terminal, every tenth otherwise.
@@ -140,16 +190,22 @@ fn progress(done: u64, count: u64, terminal: bool) {
     }
 }
 
-fn print_summary(outcomes: &[KafkaOutcome], wall_s: f64, flags: &str) -> Exit {
-    let simulated_s: f64 = outcomes
-        .iter()
+/// Prints the summary of `outcomes`; `wall_s` when known (not for merged reports).
+pub(crate) fn print_summary(outcomes: &[KafkaOutcome], wall_s: Option<f64>, flags: &str) -> Exit {
+    let simulated_s: f64 = (outcomes.iter())
         .map(|o| o.simulated_ms as f64 / 1000.0)
         .sum();
     let sum = |f: fn(&KafkaOutcome) -> u64| outcomes.iter().map(f).sum::<u64>();
+    let wall = match wall_s {
+        Some(wall_s) => format!(
+            "   wall: {wall_s:.1} s   simulated s per wall s: {:.0}",
+            simulated_s / wall_s.max(1e-9)
+        ),
+        None => String::new(),
+    };
     println!(
-        "seeds: {}   simulated: {simulated_s:.0} s   wall: {wall_s:.1} s   simulated s per wall s: {:.0}",
-        outcomes.len(),
-        simulated_s / wall_s.max(1e-9),
+        "seeds: {}   simulated: {simulated_s:.0} s{wall}",
+        outcomes.len()
     );
     println!(
         "acked: {}   polled: {}   faults injected: {}   failovers: {}   truncations: {}   allowed losses: {}",

@@ -77,8 +77,9 @@ impl Default for KafkaRun {
     }
 }
 
-/// What one seed of a Kafka run did and what the oracle said.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// What one seed of a Kafka run did and what the oracle said: a line of
+/// `odradek swarm --json`.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct KafkaOutcome {
     /// The seed.
     pub seed: u64,
