@@ -26,7 +26,8 @@ struct Cli {
 enum Command {
     /// Swarm the default Kafka scenario over many seeds and summarise what broke.
     Swarm(swarm::Args),
-    /// Run one seed of the default Kafka scenario and print its verdict and trace hash.
+    /// Run one seed of the default Kafka scenario and print its verdict and trace hash
+    /// (`RUST_LOG=debug` also logs every fault with its virtual time).
     Run(run::Args),
     /// Replay saved cases and check each meets its expectation.
     Replay(replay::Args),
@@ -50,6 +51,13 @@ pub(crate) enum Exit {
 
 pub(crate) fn main() -> ExitCode {
     let cli = Cli::parse();
+    // `RUST_LOG=debug` logs every fault with its virtual time, `trace` every event.
+    tracing_subscriber::fmt()
+        .with_env_filter(tracing_subscriber::EnvFilter::from_default_env())
+        .with_writer(std::io::stderr)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
+        .without_time()
+        .init();
     let exit = match cli.command {
         Command::Swarm(args) => swarm::swarm(&args),
         Command::Run(args) => run::run(&args),
