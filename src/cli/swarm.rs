@@ -110,7 +110,11 @@ pub(crate) fn swarm(args: &Args) -> Exit {
             return Exit::BadInput;
         }
     }
-    print_summary(&outcomes, Some(wall_s), &bug_flags(&bugs))
+    let mut flags = bug_flags(&bugs);
+    if let Some(path) = &args.scenario {
+        flags += &format!(" --scenario {}", path.display());
+    }
+    print_summary(&outcomes, Some(wall_s), &flags)
 }
 
 /// Writes every failing seed of `outcomes` to `dir` as a case with its explicit schedule.
@@ -136,7 +140,7 @@ fn save(run: &KafkaRun, bugs: &Bugs, outcomes: &[KafkaOutcome], dir: &Path) -> R
         );
         let case = Case::of_run(about, run, &again, &scenario);
         let stem = if named.is_empty() {
-            "clean".to_string()
+            "seed".to_string()
         } else {
             named.join("+")
         };

@@ -182,7 +182,14 @@ impl KafkaRun {
         scenario: &Scenario,
     ) -> Result<(KafkaOutcome, Simulation<KafkaNode>), ScenarioError> {
         let configs = self.configs(seed);
-        let mut oracle = Oracle::new(oracle_config(&configs, true));
+        let producer = &self.producer;
+        let mut config = oracle_config(&configs, true);
+        // Duplicates are the price of retries without idempotence; order holds with
+        // idempotence or one request in flight.
+        config.idempotent = producer.enable_idempotence;
+        config.ordered_sends =
+            producer.enable_idempotence || producer.max_in_flight_requests_per_connection == 1;
+        let mut oracle = Oracle::new(config);
         let mut sim = Simulation::new(configs, scenario, seed)?;
         let mut step_violation = None;
         let result = sim.run(&mut |entry| {

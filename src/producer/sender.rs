@@ -728,12 +728,25 @@ impl Sender {
         }
     }
 
-    /// Sends ProduceRequests to `broker` while it has room and a ready partition.
+    /// Whether a batch of `tp` is in flight to any broker.
+    fn in_flight_partition(&self, tp: &TopicPartition) -> bool {
+        (self.in_flight.values().flatten()).any(|request| match request {
+            InFlight::Produce(batches) => batches.iter().any(|b| b.topic_partition() == tp),
+            InFlight::Metadata => false,
+        })
+    }
+
+    /// Sends ProduceRequests to `broker` while it has room and a ready partition. With one
+    /// request in flight per connection the producer guarantees send order, as Kafka's
+    /// `guaranteeMessageOrder` does: a partition with a batch in flight anywhere is muted,
+    /// so after a leader change its next batch cannot overtake a retry of the one before.
     fn drain_broker(&mut self, broker: BrokerId, out: &mut Vec<SenderCommand>) {
         let in_flight_max = self.config.max_in_flight_requests_per_connection as usize;
+        let ordered = in_flight_max == 1;
         while self.in_flight_requests(broker) < in_flight_max {
             let leads = |tp: &TopicPartition| {
-                self.metadata.leader(&wire(tp)).map(|(leader, _)| leader) == Some(broker)
+                let muted = ordered && self.in_flight_partition(tp);
+                !muted && self.metadata.leader(&wire(tp)).map(|(leader, _)| leader) == Some(broker)
             };
             let mut partitions: Vec<TopicPartition> =
                 self.accumulator.ready().into_iter().filter(leads).collect();
