@@ -562,3 +562,38 @@ fn a_clean_shutdown_marker_does_not_vouch_for_a_log_damaged_since() {
     assert!(sim.stats().faults.get("stop").copied().unwrap_or(0) >= 1);
     run_clean(seed, &swarm(seed)).unwrap_or_else(|e| panic!("seed {seed}: {e}"));
 }
+
+/// The swarm with the producer's non-idempotent configurations, each held to the
+/// invariants that apply to it: order with one request in flight, no duplicate check
+/// without idempotence, acks=1 records exempt from loss.
+#[test]
+fn non_idempotent_producers_keep_the_guarantees_of_their_settings() {
+    use odradek::cluster::KafkaRun;
+    use odradek::producer::Acks;
+    for acks in [Acks::All, Acks::Leader] {
+        for in_flight in [1, 5] {
+            let mut run = KafkaRun {
+                faults_ms: 10_000,
+                settle_ms: 6_000,
+                ..KafkaRun::default()
+            };
+            run.producer.enable_idempotence = false;
+            run.producer.acks = acks;
+            run.producer.max_in_flight_requests_per_connection = in_flight;
+            let (mut acked, mut failovers) = (0, 0);
+            for seed in 1..=6 {
+                let (outcome, _) = run.run(seed);
+                let label = format!("acks={acks:?} in-flight={in_flight} seed={seed}");
+                assert_eq!(outcome.violation, None, "{label}");
+                assert_eq!(outcome.stopped, None, "{label}");
+                acked += outcome.counts.acked;
+                failovers += outcome.counts.failovers;
+            }
+            println!("acks={acks:?} in-flight={in_flight}: acked {acked}, failovers {failovers}");
+            assert!(
+                acked >= 6 * 500 && failovers >= 6,
+                "acks={acks:?} in-flight={in_flight}"
+            );
+        }
+    }
+}

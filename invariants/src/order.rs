@@ -3,8 +3,9 @@
 //! (`poll-skip`, `nonmonotonic-poll`), except across a reset that an out-of-range
 //! position or an allowed loss explains.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
+use crate::consistency::all_reads;
 use crate::history::SendOutcome;
 use crate::invariant::Invariant;
 use crate::oracle::{Oracle, Polled};
@@ -22,7 +23,12 @@ pub(crate) fn judge(oracle: &Oracle, verdict: &mut Verdict) {
     }
 }
 
+/// acks=1 and acks=0 records are exempt from loss: one the reads never returned at its
+/// acked offset no longer sits there, so it does not order the sends around it.
 fn nonmonotonic_send(oracle: &Oracle, verdict: &mut Verdict) {
+    let read: BTreeSet<(PartitionRef, i64, u64)> = (all_reads(oracle).into_iter())
+        .map(|(partition, offset, value, _, _)| (partition, offset, value))
+        .collect();
     // (producer, partition) -> acked sends: (invoke time, value, offset, completion time).
     type Acked = Vec<(u64, u64, i64, u64)>;
     let mut acked: BTreeMap<(i32, &PartitionRef), Acked> = BTreeMap::new();
@@ -30,7 +36,8 @@ fn nonmonotonic_send(oracle: &Oracle, verdict: &mut Verdict) {
         let (SendOutcome::Ok { offset }, Some(send)) = (outcome, oracle.sends.get(value)) else {
             continue;
         };
-        if *offset < 0 {
+        let lost = !read.contains(&(send.partition.clone(), *offset, *value));
+        if *offset < 0 || (send.acks != -1 && lost) {
             continue;
         }
         let key = (send.producer, &send.partition);

@@ -544,3 +544,27 @@ fn every_invariant_has_a_name_and_a_group() {
     }
     assert_eq!(Invariant::G1a.name(), "G1a");
 }
+
+#[test]
+fn a_lost_acks_1_record_does_not_order_the_sends_around_it() {
+    // Value 4 is acked (acks=1) at offset 3 by the leader alone and lost; value 5 is then
+    // written at offset 3. With acks=all, 4's loss would be a lost-write and the order
+    // broken; with acks=1 neither applies.
+    let mut h = H::base();
+    h.send(4, 1).append(1, 3, 3, 1, true).ok(4, 3);
+    h.obs(
+        1,
+        Observation::Truncated {
+            partition: p(),
+            from_offset: 4,
+            to_offset: 3,
+            cause: TruncationCause::LeaderEpoch,
+        },
+    );
+    h.send(5, -1).write(3).ok(5, 3);
+    h.poll(&[(0, 1), (1, 2), (2, 3), (3, 5)])
+        .final_read(&[(0, 1), (1, 2), (2, 3), (3, 5)], 4);
+    let at_rest = rest(&[(1, Ok((4, 4, 9))), (2, Ok((4, 4, 9))), (3, Ok((4, 4, 9)))]);
+    let verdict = judge_with(&h, config(), &at_rest).expect("no step violation");
+    assert!(verdict.is_clean(), "{verdict}");
+}
