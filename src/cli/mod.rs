@@ -77,7 +77,7 @@ pub(crate) fn main() -> ExitCode {
 }
 
 /// The switches named by `--bug`; an unknown name is bad input.
-pub(crate) fn parse_bugs(names: &[String]) -> Result<Bugs, String> {
+fn parse_bugs(names: &[String]) -> Result<Bugs, String> {
     (names.iter())
         .map(|name| {
             Bug::from_name(name).ok_or_else(|| {
@@ -100,8 +100,19 @@ fn scenario_toml() -> String {
     )
 }
 
+/// The switches `--bug` names and the run a command uses with them on: the default, or the
+/// one `--scenario FILE` gives.
+pub(crate) fn run_of(
+    names: &[String],
+    path: Option<&std::path::Path>,
+) -> Result<(Bugs, KafkaRun), String> {
+    let bugs = parse_bugs(names)?;
+    let run = load_run(path, &bugs)?;
+    Ok((bugs, run))
+}
+
 /// The run a command uses: the default, or the one `--scenario FILE` gives, with `bugs` on.
-pub(crate) fn load_run(path: Option<&std::path::Path>, bugs: &Bugs) -> Result<KafkaRun, String> {
+fn load_run(path: Option<&std::path::Path>, bugs: &Bugs) -> Result<KafkaRun, String> {
     let run = match path {
         None => KafkaRun::default(),
         Some(path) => {

@@ -1,6 +1,6 @@
 //! `odradek run`: one seed of the default Kafka scenario, its verdict and trace hash.
 
-use super::{bug_flags, parse_bugs, Exit};
+use super::{bug_flags, Exit};
 
 #[derive(Debug, clap::Args)]
 pub(crate) struct Args {
@@ -22,15 +22,8 @@ pub(crate) struct Args {
 }
 
 pub(crate) fn run(args: &Args) -> Exit {
-    let bugs = match parse_bugs(&args.bugs) {
-        Ok(bugs) => bugs,
-        Err(message) => {
-            eprintln!("{message}");
-            return Exit::BadInput;
-        }
-    };
-    let run = match super::load_run(args.scenario.as_deref(), &bugs) {
-        Ok(run) => run,
+    let (bugs, run) = match super::run_of(&args.bugs, args.scenario.as_deref()) {
+        Ok(found) => found,
         Err(message) => {
             eprintln!("{message}");
             return Exit::BadInput;

@@ -15,7 +15,7 @@ use odradek::bugs::Bugs;
 use odradek::cluster::{outcome_name, Case, KafkaOutcome, KafkaRun};
 use odradek_sim::Scenario;
 
-use super::{bug_flags, parse_bugs, Exit};
+use super::{bug_flags, Exit};
 
 #[derive(Debug, clap::Args)]
 pub(crate) struct Args {
@@ -60,15 +60,8 @@ fn parse_shard(text: &str) -> Result<(u64, u64), String> {
 }
 
 pub(crate) fn swarm(args: &Args) -> Exit {
-    let bugs = match parse_bugs(&args.bugs) {
-        Ok(bugs) => bugs,
-        Err(message) => {
-            eprintln!("{message}");
-            return Exit::BadInput;
-        }
-    };
-    let run = match super::load_run(args.scenario.as_deref(), &bugs) {
-        Ok(run) => run,
+    let (bugs, run) = match super::run_of(&args.bugs, args.scenario.as_deref()) {
+        Ok(found) => found,
         Err(message) => {
             eprintln!("{message}");
             return Exit::BadInput;

@@ -67,8 +67,7 @@ pub struct ConsumerRecord {
 }
 
 /// What `poll` returns, per partition in the order it happened. The consumer application
-/// node records them as the history's `Poll` and `Reset` entries
-/// ([`ConsumerApp`](crate::workload::ConsumerApp)).
+/// node that embeds the consumer records them as the history's `Poll` and `Reset` entries.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub enum PollEvent {
     /// The next record of its partition.
