@@ -446,3 +446,43 @@ fn a_damaged_controller_state_halts_the_controller_and_no_epoch_starts_over() {
     assert!(halts >= 1, "{observed:?}");
     assert_eq!(registrations, 0, "no broker epoch is handed out again");
 }
+
+#[test]
+fn heartbeats_and_alter_partitions_naming_another_broker_are_refused() {
+    // The client speaks for the leader with the leader's own, current epochs: the
+    // controller must not take a session renewal or an ISR change from anyone but the
+    // broker itself.
+    let (epochs, view) = controller_view(&answers(Vec::new()).0);
+    let leader_id = i32::from(LEADER.0);
+    let control = Peer::server(CONTROLLER, CONTROL);
+    let heartbeat = Msg::HeartbeatRequest(HeartbeatRequest {
+        broker: leader_id,
+        broker_epoch: epochs[0],
+        known: Vec::new(),
+    });
+    let alter = Msg::AlterPartitionRequest(AlterPartitionRequest {
+        broker: leader_id,
+        broker_epoch: epochs[0],
+        tp: tp(),
+        leader_epoch: view.leader_epoch,
+        partition_epoch: view.partition_epoch,
+        new_isr: vec![IsrMember {
+            broker: leader_id,
+            broker_epoch: epochs[0],
+        }],
+    });
+    let (sim, messages) = answers(vec![at(control, heartbeat), at(control, alter)]);
+    let errors: Vec<ErrorCode> = (messages.iter())
+        .filter_map(|m| match m {
+            Msg::AlterPartitionResponse(r) => Some(r.error),
+            Msg::HeartbeatResponse(r) => Some(r.error),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(
+        errors,
+        [ErrorCode::InvalidRequest, ErrorCode::InvalidRequest]
+    );
+    let (_, after) = controller_view(&sim);
+    assert_eq!(after, view, "the ISR did not change");
+}

@@ -242,6 +242,16 @@ impl Controller {
             );
             return Ok(());
         };
+        if broker_id(from.node) != req.broker {
+            // Only a broker renews its own session (checked after the epoch, so a stale
+            // incarnation still learns it is stale).
+            let (error, updates) = (ErrorCode::InvalidRequest, Vec::new());
+            ctx.send(
+                from,
+                Msg::HeartbeatResponse(HeartbeatResponse { error, updates }),
+            );
+            return Ok(());
+        }
         let mut changed = Vec::new();
         if record.fenced {
             self.state.brokers.insert(
@@ -285,7 +295,11 @@ impl Controller {
                 Msg::AlterPartitionResponse(AlterPartitionResponse { tp, error, state }),
             );
         };
-        if let Err(error) = self.check_alter(&req) {
+        // Only the leader itself proposes its partition's ISR (checked after the epochs).
+        let named = broker_id(from.node) == req.broker;
+        let checked = self.check_alter(&req);
+        let checked = checked.and_then(|()| named.then_some(()).ok_or(ErrorCode::InvalidRequest));
+        if let Err(error) = checked {
             reply(ctx, error, None);
             return Ok(());
         }
