@@ -13,13 +13,13 @@
 use std::time::Instant;
 
 use odradek::cluster::{
-    pipeline_configs, pipeline_swarm, ClusterSpec, KafkaNode, NodeConfig, Timing, TopicSpec,
+    pipeline_configs, pipeline_swarm, ClusterSpec, KafkaNode, KafkaRun, NodeConfig,
 };
 use odradek::consumer::{ConsumerConfig, OffsetReset};
 use odradek::producer::ProducerConfig;
 use odradek::workload::ProducerAppConfig;
 use odradek_invariants::{HistoryEvent, Observation};
-use odradek_sim::{NodeId, Observed, Scenario, Simulation};
+use odradek_sim::{Observed, Scenario, Simulation};
 
 const FAULTS_MS: u64 = 6_000;
 const SETTLE_MS: u64 = 4_000;
@@ -27,20 +27,9 @@ const TICK_MS: u64 = 10;
 /// Seeds per row.
 const SEEDS: u64 = 20;
 
+/// The default Kafka scenario's cluster (`odradek swarm`).
 fn cluster() -> ClusterSpec {
-    ClusterSpec {
-        controller: NodeId(0),
-        brokers: vec![NodeId(1), NodeId(2), NodeId(3)],
-        topics: vec![TopicSpec {
-            name: "t".into(),
-            partitions: 3,
-            replication_factor: 3,
-        }],
-        min_insync_replicas: 2,
-        unclean_leader_election_enable: false,
-        timing: Timing::default(),
-        bugs: Default::default(),
-    }
+    KafkaRun::default().cluster
 }
 
 /// `per_tick` values every 10 virtual ms through the load phase.

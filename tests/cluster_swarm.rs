@@ -16,7 +16,7 @@ mod cluster_common;
 
 use std::collections::BTreeMap;
 
-use cluster_common::{configs, injected, run, Outcome, BROKERS, CONTROLLER};
+use cluster_common::{configs, run, Outcome, BROKERS, CONTROLLER};
 use odradek::protocol::HOLD_KINDS;
 use odradek_sim::harness::{self, Seeds};
 use odradek_sim::{nemesis, CrashMode, Fault, PowerLoss, RngStream, Scenario, SimRng, Timed};
@@ -74,7 +74,7 @@ fn acks_all_records_survive_random_swarm_seeds_with_one_lossy_node() {
             *faults.entry(k).or_default() += v;
         }
     }
-    let fired = injected(&faults);
+    let fired = total(|o| o.faults_injected);
     println!(
         "seeds {}..+{}: acked {}, failovers {}, truncations {}, isr shrinks {}, fenced {}, disk bytes lost {}, faults fired {fired} {faults:?}",
         seeds.start,

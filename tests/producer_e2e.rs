@@ -19,7 +19,7 @@ mod cluster_common;
 
 use std::collections::BTreeSet;
 
-use cluster_common::{injected, spec, BROKERS, CONTROLLER};
+use cluster_common::{spec, BROKERS, CONTROLLER};
 use odradek::bugs::{Bug, Bugs};
 use odradek::cluster::{
     judge, observe, oracle_config, pipeline_configs, pipeline_swarm, ClusterSpec, KafkaNode,
@@ -174,7 +174,7 @@ fn run(seed: u64, scenario: &Scenario, producer: ProducerConfig) -> Result<Repor
         resets: counts.resets,
         retries: retries(&sim),
         failovers: counts.failovers,
-        faults: injected(&sim.stats().faults),
+        faults: sim.stats().faults_injected(),
         truncations: counts.truncations,
         damage: verdict.violations.iter().map(ToString::to_string).collect(),
         invariants: verdict.violations.iter().map(|v| v.invariant).collect(),

@@ -127,6 +127,20 @@ pub struct RunStats {
     pub halts: u64,
 }
 
+impl RunStats {
+    /// Faults injected: every fault applied but the restarts (the boot's among them),
+    /// resumes, releases and heals that undo faults. What a floor on "faults fired" counts.
+    pub fn faults_injected(&self) -> u64 {
+        let undo = |name: &str| {
+            ["restart", "resume", "release"].contains(&name) || name.starts_with("heal")
+        };
+        (self.faults.iter())
+            .filter(|(name, _)| !undo(name))
+            .map(|(_, n)| n)
+            .sum()
+    }
+}
+
 /// Why a run stopped early.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum RunError {

@@ -220,13 +220,7 @@ impl KafkaRun {
             Err(other) => (None, Vec::new(), counts, Some(other.to_string())),
         };
         let stats = sim.stats();
-        let undo = |name: &str| {
-            ["restart", "resume", "release"].contains(&name) || name.starts_with("heal")
-        };
-        let faults = (stats.faults.iter())
-            .filter(|(n, _)| !undo(n))
-            .map(|(_, n)| n)
-            .sum();
+        let faults = stats.faults_injected();
         let outcome = KafkaOutcome {
             seed,
             trace_hash: sim.trace().hash(),

@@ -100,6 +100,8 @@ pub struct Outcome {
     pub fenced: u64,
     pub final_read: u64,
     pub faults: BTreeMap<&'static str, u64>,
+    /// Faults injected (`RunStats::faults_injected`).
+    pub faults_injected: u64,
     pub events: u64,
     pub trace_hash: u64,
 }
@@ -169,6 +171,7 @@ pub fn outcome(counts: &Counts, sim: &Simulation<KafkaNode>) -> Outcome {
         fenced: counts.fenced,
         final_read: counts.final_read,
         faults: sim.stats().faults.clone(),
+        faults_injected: sim.stats().faults_injected(),
         events: sim.stats().events,
         trace_hash: sim.trace().hash(),
     }
@@ -187,16 +190,6 @@ pub fn run(
     let result = result.and_then(|()| checker.finish(sim.world()));
     let outcome = result.map(|()| outcome(checker.oracle.counts(), &sim));
     (sim, checker, outcome)
-}
-
-/// Faults injected, leaving out the boot's restarts and the heals that undo faults.
-pub fn injected(faults: &BTreeMap<&'static str, u64>) -> u64 {
-    let undo =
-        |name: &str| ["restart", "resume", "release"].contains(&name) || name.starts_with("heal");
-    (faults.iter())
-        .filter(|(name, _)| !undo(name))
-        .map(|(_, n)| n)
-        .sum()
 }
 
 /// Each broker's digest of t-0's whole log, for brokers whose replica could be read.
