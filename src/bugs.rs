@@ -19,10 +19,12 @@ use serde::{Deserialize, Serialize};
 pub enum Bug {
     /// A follower truncates to its high watermark when it starts following (pre-KIP-101).
     TruncateToHw,
-    /// Truncation by leader epoch without KIP-279: a follower whose epoch the leader lacks
-    /// falls back to its high watermark instead of asking about an earlier epoch.
+    /// Truncation by leader epoch without KIP-279: a follower whose latest epoch the leader
+    /// lacks falls back to its high watermark instead of using the leader's answer for an
+    /// earlier epoch.
     Kip101WithoutKip279,
-    /// No leader-epoch fencing on fetches (KIP-279 without KIP-320).
+    /// No leader-epoch fencing on followers' fetches and truncation requests (KIP-279
+    /// without KIP-320): a follower on a stale epoch is served and counted.
     NoEpochFencing,
     /// A follower that sees the same leader with a higher epoch does not truncate again
     /// (KAFKA-7164).
@@ -121,12 +123,14 @@ impl Bug {
     pub fn expected(self) -> Invariant {
         match self {
             Bug::UncleanElection | Bug::LastReplicaStanding => Invariant::UncleanLeader,
-            Bug::NoMinIsrCheck | Bug::TruncateToHw | Bug::SameLeaderSkipsTruncation => {
-                Invariant::LogDivergence
-            }
+            Bug::NoMinIsrCheck
+            | Bug::TruncateToHw
+            | Bug::Kip101WithoutKip279
+            | Bug::NoEpochFencing
+            | Bug::SameLeaderSkipsTruncation => Invariant::LogDivergence,
             Bug::HwOverProposedIsr => Invariant::StrongIsr,
             Bug::NoIdempotentDedup | Bug::ReassignSequenceOnRetry => Invariant::Duplicate,
-            _ => Invariant::LostWrite,
+            Bug::AcksAllAtLeaderAppend => Invariant::LostWrite,
         }
     }
 

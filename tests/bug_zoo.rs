@@ -7,7 +7,7 @@
 
 mod cluster_common;
 
-use cluster_common::{configs_of, run, spec, timed, Outcome, BROKERS};
+use cluster_common::{client, run, spec, timed, Outcome, BROKERS, CONTROLLER};
 use odradek::bugs::{Bug, Bugs};
 use odradek::cluster::NodeConfig;
 use odradek::protocol::{TopicPartition, REPLICATION};
@@ -25,33 +25,39 @@ fn scenario(faults_ms: u64, schedule: Vec<(u64, Fault)>) -> Scenario {
     }
 }
 
-/// The cluster a zoo scenario runs: `cluster_common`'s, with `min.insync.replicas` and the
-/// partition the client writes (of `partitions`, whose replica orders rotate: t-1's is
-/// n2, n3, n1).
+/// The cluster a zoo scenario runs: `cluster_common`'s, with its brokers (every one a
+/// replica), `min.insync.replicas` and the partition the client writes (of `partitions`,
+/// whose replica orders rotate: t-1's is n2, n3, n1).
 #[derive(Debug, Clone, Copy)]
 struct Shape {
+    brokers: &'static [NodeId],
     min_insync: usize,
     partitions: i32,
     written: i32,
 }
 
 const DEFAULT: Shape = Shape {
+    brokers: &BROKERS,
     min_insync: 2,
     partitions: 1,
     written: 0,
 };
 
+/// Four brokers, for the sequences that need a leader, its successor, theirs, and a
+/// follower outliving all three.
+const FOUR: [NodeId; 4] = [NodeId(1), NodeId(2), NodeId(3), NodeId(4)];
+
 /// Runs `scenario` with `bugs` on; the oracle's first violation, if any.
 fn run_with(bugs: Bugs, scenario: &Scenario, shape: Shape) -> Result<Outcome, String> {
-    let mut cluster = spec(&BROKERS);
+    let mut cluster = spec(shape.brokers);
     cluster.bugs = bugs;
     cluster.min_insync_replicas = shape.min_insync;
     cluster.topics[0].partitions = shape.partitions;
     let final_read_at_ms = scenario.faults_ms + scenario.settle_ms / 2;
-    let mut configs = configs_of(&cluster, u64::MAX, Some(final_read_at_ms));
-    if let Some(NodeConfig::Client(client)) = configs.last_mut() {
-        client.tp = TopicPartition::new("t", shape.written);
-    }
+    let mut configs = cluster.server_configs();
+    let mut writer = client(shape.brokers, u64::MAX, Some(final_read_at_ms));
+    writer.tp = TopicPartition::new("t", shape.written);
+    configs.push(NodeConfig::Client(writer));
     let (_, _, result) = run(SEED, scenario, configs);
     result.map_err(|error| match error {
         RunError::Violation { message, .. } => message,
@@ -83,6 +89,25 @@ fn crash(node: NodeId, mode: CrashMode) -> Fault {
 
 fn power_loss(node: NodeId) -> Fault {
     crash(node, CrashMode::PowerLoss(PowerLoss::LoseAll))
+}
+
+/// Replication answers from `from` to `to` wait (`hold`) or flow again.
+fn replication(hold: bool, from: NodeId, to: NodeId) -> Fault {
+    let channel = Some(REPLICATION);
+    match hold {
+        true => Fault::Hold { from, to, channel },
+        false => Fault::Release { from, to, channel },
+    }
+}
+
+/// Fetch responses from `from` to `to` wait, or flow again (other replication answers,
+/// OffsetsForLeaderEpoch's, pass).
+fn fetch_responses(hold: bool, from: NodeId, to: NodeId) -> Fault {
+    let (kind, from, to) = ("fetch_response".to_string(), Some(from), Some(to));
+    match hold {
+        true => Fault::HoldKind { kind, from, to },
+        false => Fault::ReleaseKind { kind, from, to },
+    }
 }
 
 #[test]
@@ -272,24 +297,114 @@ fn truncate_to_hw_cuts_committed_records_that_the_elected_follower_then_overwrit
     );
 }
 
-/// A switch without a scripted schedule yet, caught by a seed of the default Kafka swarm
-/// (`odradek swarm --bug NAME`; found by `examples/zoo_bench.rs`): the seed is caught with
-/// the switch on and clean with it off.
 #[test]
-fn same_leader_skips_truncation_is_caught_on_its_swarm_found_seed_and_clean_without_it() {
-    use odradek::cluster::KafkaRun;
-    let (bug, seed) = (Bug::SameLeaderSkipsTruncation, 5_000_004);
-    let (clean, _) = KafkaRun::default().run(seed);
-    assert_eq!(clean.violation, None, "{bug} off, seed {seed}");
-    assert!(clean.counts.failovers >= 1, "{bug}: the hazard, a failover");
-    let (caught, _) = KafkaRun::default().with_bugs(&Bugs::only(bug)).run(seed);
-    let violation = caught
-        .violation
-        .unwrap_or_else(|| panic!("{bug} on, seed {seed}"));
-    println!("{bug} seed {seed}: {violation}");
-    assert_eq!(
-        violation.invariant,
-        odradek_invariants::Invariant::LogDivergence,
-        "{violation}"
+fn kip101_without_kip279_cuts_committed_records_when_the_new_leader_lacks_the_followers_epoch() {
+    // Four replicas, leaders n1, n2, n3 in turn. n1's last answers to n2 and n4 are held
+    // as it crashes: both hold records n1 committed above the high watermark they
+    // know. n2 leads; n3 gets none of its records. n2 crashes and n3, still in the ISR and
+    // without epoch 2, leads. n4 asks where epoch 2 ends: n3 answers for epoch 1. Without
+    // KIP-279 n4 falls back to its stale high watermark, cutting committed records; its
+    // fetch answers are held, so it cannot fetch them back before n3 crashes and n4 leads.
+    let [n1, n2, n3, n4] = FOUR;
+    // Inside the 10 ms of each ~45 ms round (slowed links) in which n1 has committed a
+    // record that n2 and n4 hold but do not yet know is committed.
+    let h = 1_965;
+    let slow = |to, extra_ms| Fault::SlowLink {
+        from: n1,
+        to,
+        extra_ms,
+    };
+    let schedule = vec![
+        (1_500, slow(n2, 20)),
+        (1_500, slow(n4, 20)),
+        (h, replication(true, n1, n2)),
+        (h, replication(true, n1, n4)),
+        (2_000, replication(true, n2, n3)),
+        (2_000, crash(n1, CrashMode::Process)),
+        (2_500, replication(false, n1, n2)),
+        (2_500, replication(false, n1, n4)),
+        (2_500, slow(n2, 0)),
+        (2_500, slow(n4, 0)),
+        (3_000, fetch_responses(true, n3, n4)),
+        (3_100, crash(n2, CrashMode::Process)),
+        (3_100, replication(false, n2, n3)),
+        (4_200, crash(n3, CrashMode::Process)),
+        (4_300, Fault::Restart { node: n1 }),
+        (4_400, Fault::Restart { node: n2 }),
+        (5_000, Fault::Restart { node: n3 }),
+        (5_000, fetch_responses(false, n3, n4)),
+    ];
+    let shape = Shape {
+        brokers: &FOUR,
+        ..DEFAULT
+    };
+    let clean = caught(Bug::Kip101WithoutKip279, &scenario(6_000, schedule), shape);
+    assert!(clean.failovers >= 3 && clean.truncations >= 1, "{clean:?}");
+}
+
+/// n1 leads while n3 hears nothing from the controller. n1's answers to n2 are held, so
+/// n1's last record reaches n3 but not n2; n1's heartbeats are held until it is fenced
+/// and n2 leads, appending the retried record at the same offset in its own epoch. n1
+/// follows n2, truncates its copy and catches up; n2 crashes and n1 leads again. n3 never
+/// lost its connection to n1 and is still fetching in n1's first epoch, its stale batch
+/// below its log end. The controller's link to n3 heals with `heal`.
+fn stale_follower(heal: Vec<(u64, Fault)>) -> Vec<(u64, Fault)> {
+    let [n1, n2, n3] = BROKERS;
+    let heartbeats = |hold: bool| {
+        let (kind, from, to) = ("heartbeat_request".to_string(), Some(n1), Some(CONTROLLER));
+        match hold {
+            true => Fault::HoldKind { kind, from, to },
+            false => Fault::ReleaseKind { kind, from, to },
+        }
+    };
+    let cut = Fault::PartitionOneWay {
+        from: vec![CONTROLLER],
+        to: vec![n3],
+    };
+    let mut schedule = vec![
+        (1_000, cut),
+        (2_000, replication(true, n1, n2)),
+        (2_000, heartbeats(true)),
+        (2_700, replication(false, n1, n2)),
+        (3_000, heartbeats(false)),
+        (4_000, crash(n2, CrashMode::Process)),
+        (5_000, Fault::Restart { node: n2 }),
+    ];
+    schedule.extend(heal);
+    schedule.sort_by_key(|(at_ms, _)| *at_ms);
+    schedule
+}
+
+#[test]
+fn no_epoch_fencing_lets_a_follower_two_epochs_behind_fetch_past_its_divergence() {
+    // n3 fetches from n1 in epoch 3 with epoch 1 in its request: fenced, it waits for the
+    // controller; unfenced, n1 serves it from its log end and n3's stale batch sits below
+    // the high watermark.
+    let schedule = stale_follower(vec![(6_000, Fault::HealPartitions)]);
+    let clean = caught(Bug::NoEpochFencing, &scenario(7_000, schedule), DEFAULT);
+    assert!(clean.failovers >= 2 && clean.truncations >= 2, "{clean:?}");
+}
+
+#[test]
+fn same_leader_skips_truncation_keeps_a_batch_the_returning_leader_replaced() {
+    // n3's connections to the controller are reset (what it would have heard is lost)
+    // and heal: its heartbeat brings the newest state only, the same leader two elections
+    // on. Truncation by epoch cuts n3's stale batch; KAFKA-7164's follower keeps fetching
+    // from its log end.
+    let schedule = stale_follower(vec![
+        (
+            5_200,
+            Fault::Reset {
+                a: CONTROLLER,
+                b: BROKERS[2],
+            },
+        ),
+        (5_200, Fault::HealPartitions),
+    ]);
+    let clean = caught(
+        Bug::SameLeaderSkipsTruncation,
+        &scenario(7_000, schedule),
+        DEFAULT,
     );
+    assert!(clean.failovers >= 2 && clean.truncations >= 2, "{clean:?}");
 }

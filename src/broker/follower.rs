@@ -167,13 +167,20 @@ impl Broker {
         }
         let partition = self.partitions.get_mut(&tp).expect("checked");
         let leo = partition.log.log_end_offset();
-        let before_kip279 = self.config.bugs.on(Bug::Kip101WithoutKip279);
+        let asked = match &partition.role {
+            Role::Follower(f) => f.next_epoch.or(partition.log.latest_epoch()),
+            _ => None,
+        };
+        // The bug's one decision: an answer for an earlier epoch than asked (the leader
+        // lacks the follower's epoch; before KIP-279 the leader answered undefined) falls
+        // back to the high watermark.
+        let before_kip279 = self.config.bugs.on(Bug::Kip101WithoutKip279)
+            && asked.is_some_and(|asked| resp.leader_epoch < asked);
         let (target, next_epoch) = match partition.log.end_offset_for_epoch(resp.leader_epoch) {
+            _ if before_kip279 => (partition.log.high_watermark().min(leo), None),
             Some(mine) if mine.leader_epoch == resp.leader_epoch => {
                 (mine.end_offset.min(resp.end_offset), None)
             }
-            // The bug's one decision: no matching epoch falls back to the high watermark.
-            _ if before_kip279 => (partition.log.high_watermark().min(leo), None),
             Some(mine) => (mine.end_offset.min(leo), Some(mine.leader_epoch)),
             None => (resp.end_offset.min(leo), None),
         };

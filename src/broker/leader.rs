@@ -586,10 +586,12 @@ impl Broker {
         let Some(partition) = self.partitions.get(&req.tp).filter(|p| p.is_leader()) else {
             return answer(ErrorCode::NotLeaderOrFollower, -1, -1);
         };
-        if req.current_leader_epoch < partition.leader_epoch {
+        // Before KIP-320 the truncation request carried no current epoch either.
+        let fenced = !self.config.bugs.on(Bug::NoEpochFencing);
+        if fenced && req.current_leader_epoch < partition.leader_epoch {
             return answer(ErrorCode::FencedLeaderEpoch, -1, -1);
         }
-        if req.current_leader_epoch > partition.leader_epoch {
+        if fenced && req.current_leader_epoch > partition.leader_epoch {
             return answer(ErrorCode::UnknownLeaderEpoch, -1, -1);
         }
         match partition.log.end_offset_for_epoch(req.leader_epoch) {
