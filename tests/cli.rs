@@ -40,6 +40,43 @@ fn swarm_summaries_do_not_depend_on_the_number_of_threads() {
 }
 
 #[test]
+fn coverage_names_the_hazards_no_seed_reached_and_can_gate_the_exit() {
+    // Three seeds reach some hazards, never all of them: the summary counts seeds per
+    // reached hazard and names the rest; --require-coverage turns those into exit 1.
+    let args = ["swarm", "--seeds", "3", "--start", "11", "--jobs", "1"];
+    let plain = odradek(&args);
+    assert!(plain.status.success(), "{}", stdout(&plain));
+    let text = stdout(&plain);
+    let line = |prefix: &str| {
+        (text.lines())
+            .find_map(|l| l.strip_prefix(prefix).map(str::to_string))
+            .unwrap_or_else(|| panic!("a line {prefix}: {text}"))
+    };
+    let coverage = line("coverage: ");
+    let unreached = line("unreached: ");
+    assert!(coverage.contains("failover "), "{coverage}");
+    assert_ne!(unreached, "none", "three seeds cannot reach every hazard");
+    for hazard in unreached.split(", ") {
+        assert!(
+            odradek::cluster::hazards().iter().any(|h| h == hazard),
+            "{hazard}"
+        );
+        assert!(!coverage.contains(&format!(" {hazard} ")), "{hazard}");
+    }
+    let gated = odradek(&[&args[..], &["--require-coverage"]].concat());
+    assert_eq!(gated.status.code(), Some(1), "{}", stdout(&gated));
+    let without_wall = |text: &str| {
+        (text.lines())
+            .map(|line| line.split("   wall:").next().unwrap_or(line).to_string())
+            .filter(|line| !line.starts_with("coverage required:"))
+            .collect::<Vec<_>>()
+    };
+    let gated_text = stdout(&gated);
+    assert!(gated_text.contains("coverage required:"), "{gated_text}");
+    assert_eq!(without_wall(&gated_text), without_wall(&text));
+}
+
+#[test]
 fn a_bug_switch_is_caught_and_printed_with_its_replay_line() {
     let output = odradek(&[
         "swarm",

@@ -189,6 +189,29 @@ pub enum Fault {
 }
 
 impl Fault {
+    /// The names of the faults that inject something, as [`Fault::name`] spells them: every
+    /// kind but the restarts, resumes, releases and heals that undo one.
+    pub const INJECTORS: [&'static str; 18] = [
+        "crash",
+        "power_loss",
+        "stop",
+        "pause",
+        "partition",
+        "partition_one_way",
+        "isolate",
+        "bridge",
+        "hold",
+        "hold_kind",
+        "reset",
+        "slow_link",
+        "flip_bit",
+        "read_error",
+        "fail_sync",
+        "fill_disk",
+        "drift",
+        "jump",
+    ];
+
     /// A short static name for counting faults by kind (`"power_loss"`, `"partition"`).
     pub fn name(&self) -> &'static str {
         match self {

@@ -131,11 +131,8 @@ impl RunStats {
     /// Faults injected: every fault applied but the restarts (the boot's among them),
     /// resumes, releases and heals that undo faults. What a floor on "faults fired" counts.
     pub fn faults_injected(&self) -> u64 {
-        let undo = |name: &str| {
-            ["restart", "resume", "release"].contains(&name) || name.starts_with("heal")
-        };
         (self.faults.iter())
-            .filter(|(name, _)| !undo(name))
+            .filter(|(name, _)| Fault::INJECTORS.contains(name))
             .map(|(_, n)| n)
             .sum()
     }

@@ -12,6 +12,9 @@ pub(crate) struct Args {
     /// JSON-lines reports.
     #[arg(required = true)]
     files: Vec<PathBuf>,
+    /// Exit 1 when a hazard was reached by no seed of any shard.
+    #[arg(long)]
+    require_coverage: bool,
 }
 
 pub(crate) fn merge(args: &Args) -> Exit {
@@ -39,5 +42,5 @@ pub(crate) fn merge(args: &Args) -> Exit {
         }
     }
     outcomes.sort_by_key(|o| o.seed);
-    super::swarm::print_summary(&outcomes, None, "")
+    super::swarm::print_summary(&outcomes, None, "", args.require_coverage)
 }

@@ -12,7 +12,7 @@ use std::time::Instant;
 use std::path::Path;
 
 use odradek::bugs::Bugs;
-use odradek::cluster::{outcome_name, Case, KafkaOutcome, KafkaRun};
+use odradek::cluster::{hazards, outcome_name, Case, KafkaOutcome, KafkaRun};
 use odradek_sim::Scenario;
 
 use super::{bug_flags, Exit};
@@ -46,6 +46,9 @@ pub(crate) struct Args {
     /// Take no new seed after this many wall seconds; the summary says how many ran.
     #[arg(long, value_name = "SECONDS")]
     time_limit: Option<f64>,
+    /// Exit 1 when a hazard (a failover, an injector, ...) was reached by no seed.
+    #[arg(long)]
+    require_coverage: bool,
 }
 
 /// `I/N` with `1 <= I <= N`.
@@ -107,7 +110,7 @@ pub(crate) fn swarm(args: &Args) -> Exit {
     if let Some(path) = &args.scenario {
         flags += &format!(" --scenario {}", path.display());
     }
-    print_summary(&outcomes, Some(wall_s), &flags)
+    print_summary(&outcomes, Some(wall_s), &flags, args.require_coverage)
 }
 
 /// Writes every failing seed of `outcomes` to `dir` as a case with its explicit schedule.
@@ -154,8 +157,8 @@ fn run_seeds(
 ) -> Vec<KafkaOutcome> {
     let next = AtomicU64::new(0);
     let done = Mutex::new(Vec::new());
-    let terminal = std::io::stderr().is_terminal();
     let count = seeds.len() as u64;
+    let progress = Progress::new(count);
     std::thread::scope(|scope| {
         for _ in 0..jobs {
             scope.spawn(|| loop {
@@ -164,31 +167,76 @@ fn run_seeds(
                     return;
                 }
                 let (outcome, _) = run.run(seeds[i as usize]);
+                let failed = outcome.violation.is_some() || outcome.stopped.is_some();
                 let mut done = done.lock().expect("a seed's thread panicked");
                 done.push((i, outcome));
-                progress(done.len() as u64, count, terminal);
+                progress.seed_done(done.len() as u64, failed);
             });
         }
     });
+    progress.finish();
     let mut outcomes = done.into_inner().expect("a seed's thread panicked");
     outcomes.sort_by_key(|(i, _)| *i);
     outcomes.into_iter().map(|(_, o)| o).collect()
 }
 
-/// One progress line: rewritten in place on a terminal, every tenth otherwise.
-fn progress(done: u64, count: u64, terminal: bool) {
-    if terminal {
-        eprint!("\r{done}/{count} seeds");
-        if done == count {
-            eprintln!();
+/// Progress on standard error: a bar on a terminal, a plain line every tenth of the seeds
+/// otherwise (a CI log).
+struct Progress {
+    bar: Option<indicatif::ProgressBar>,
+    count: u64,
+    failed: AtomicU64,
+}
+
+impl Progress {
+    fn new(count: u64) -> Self {
+        let bar = std::io::stderr().is_terminal().then(|| {
+            let bar = indicatif::ProgressBar::new(count);
+            let style = indicatif::ProgressStyle::with_template(
+                "{bar:40} {pos}/{len} seeds, {msg} failing, {elapsed} elapsed, eta {eta}",
+            )
+            .expect("a valid template");
+            bar.set_style(style);
+            bar.set_message("0");
+            bar
+        });
+        Self {
+            bar,
+            count,
+            failed: AtomicU64::new(0),
         }
-    } else if done == count || done % (count / 10).max(1) == 0 {
-        eprintln!("{done}/{count} seeds");
+    }
+
+    fn seed_done(&self, done: u64, failed: bool) {
+        let failing =
+            self.failed.fetch_add(u64::from(failed), Ordering::Relaxed) + u64::from(failed);
+        match &self.bar {
+            Some(bar) => {
+                bar.set_position(done);
+                bar.set_message(failing.to_string());
+            }
+            None if done == self.count || done % (self.count / 10).max(1) == 0 => {
+                eprintln!("{done}/{} seeds, {failing} failing", self.count);
+            }
+            None => {}
+        }
+    }
+
+    fn finish(&self) {
+        if let Some(bar) = &self.bar {
+            bar.finish_and_clear();
+        }
     }
 }
 
-/// Prints the summary of `outcomes`; `wall_s` when known (not for merged reports).
-pub(crate) fn print_summary(outcomes: &[KafkaOutcome], wall_s: Option<f64>, flags: &str) -> Exit {
+/// Prints the summary of `outcomes`; `wall_s` when known (not for merged reports). With
+/// `require_coverage`, a hazard no seed reached makes the exit a violation's.
+pub(crate) fn print_summary(
+    outcomes: &[KafkaOutcome],
+    wall_s: Option<f64>,
+    flags: &str,
+    require_coverage: bool,
+) -> Exit {
     let simulated_s: f64 = (outcomes.iter())
         .map(|o| o.simulated_ms as f64 / 1000.0)
         .sum();
@@ -213,6 +261,11 @@ pub(crate) fn print_summary(outcomes: &[KafkaOutcome], wall_s: Option<f64>, flag
         sum(|o| o.counts.truncations),
         sum(|o| o.allowed_losses.len() as u64),
     );
+    let covered = print_coverage(outcomes);
+    let gate_failed = require_coverage && !covered;
+    if gate_failed {
+        println!("coverage required: a hazard above was reached by no seed");
+    }
     let mut by_invariant: BTreeMap<&str, u64> = BTreeMap::new();
     let failing: Vec<&KafkaOutcome> = (outcomes.iter())
         .filter(|o| o.violation.is_some() || o.stopped.is_some())
@@ -226,7 +279,10 @@ pub(crate) fn print_summary(outcomes: &[KafkaOutcome], wall_s: Option<f64>, flag
     }
     if failing.is_empty() {
         println!("violations: none");
-        return Exit::Clean;
+        return match gate_failed {
+            true => Exit::Violation,
+            false => Exit::Clean,
+        };
     }
     let listed: Vec<String> = by_invariant
         .iter()
@@ -246,4 +302,35 @@ pub(crate) fn print_summary(outcomes: &[KafkaOutcome], wall_s: Option<f64>, flag
         println!("replay: odradek run --seed {}{flags}", outcome.seed);
     }
     Exit::Violation
+}
+
+/// Prints how many seeds reached each hazard and names those none reached; whether every
+/// hazard was reached.
+fn print_coverage(outcomes: &[KafkaOutcome]) -> bool {
+    let mut seeds: BTreeMap<String, u64> = BTreeMap::new();
+    for outcome in outcomes {
+        for hazard in outcome.hazards() {
+            *seeds.entry(hazard).or_default() += 1;
+        }
+    }
+    let all = hazards();
+    let (reached, unreached): (Vec<&String>, Vec<&String>) =
+        all.iter().partition(|h| seeds.contains_key(*h));
+    let listed: Vec<String> = (reached.iter())
+        .map(|h| format!("{h} {}", seeds[*h]))
+        .collect();
+    println!(
+        "coverage: {} of {} hazards reached (seeds each): {}",
+        reached.len(),
+        all.len(),
+        listed.join(", ")
+    );
+    match unreached.is_empty() {
+        true => println!("unreached: none"),
+        false => {
+            let names: Vec<&str> = unreached.iter().map(|h| h.as_str()).collect();
+            println!("unreached: {}", names.join(", "));
+        }
+    }
+    unreached.is_empty()
 }

@@ -5,6 +5,8 @@
 //! consumer application, 30 simulated seconds of the swarm nemesis, 10 of heal and settle,
 //! then the oracle.
 
+use std::collections::BTreeMap;
+
 use odradek_invariants::{Counts, Oracle, Violation};
 use odradek_sim::{NodeId, RunError, Scenario, ScenarioError, Simulation};
 
@@ -91,6 +93,10 @@ pub struct KafkaOutcome {
     pub simulated_ms: u64,
     /// Faults injected (not the boot's restarts, nor heals).
     pub faults: u64,
+    /// Faults applied by kind ([`Fault::name`](odradek_sim::Fault::name)), undoing ones
+    /// included.
+    #[serde(default)]
+    pub faults_by_kind: BTreeMap<String, u64>,
     /// The first violation, if any.
     pub violation: Option<Violation>,
     /// Losses the durability rule allowed, with their chains, as text.
@@ -227,6 +233,9 @@ impl KafkaRun {
             events: stats.events,
             simulated_ms: sim.now_us() / 1000,
             faults,
+            faults_by_kind: (stats.faults.iter())
+                .map(|(kind, &n)| (kind.to_string(), n))
+                .collect(),
             violation,
             allowed_losses,
             stopped,

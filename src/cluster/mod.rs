@@ -12,12 +12,14 @@
 
 mod case;
 mod config;
+mod coverage;
 mod kafka_run;
 mod oracle;
 mod pipeline;
 
 pub use case::{outcome_name, Case, CaseError, Replayed};
 pub use config::{ClusterSpec, NodeConfig, Timing};
+pub use coverage::{hazards, PROTOCOL_HAZARDS};
 pub use kafka_run::{KafkaOutcome, KafkaRun};
 pub use oracle::{entry, judge, observe, oracle_config, quiescence};
 pub use pipeline::{pipeline_configs, pipeline_swarm};
