@@ -2,8 +2,10 @@
 //! changes. A case inlines everything the run needs: the seed, the run's shape (cluster,
 //! producer and consumer settings with their bug switches: a [`KafkaRun`]), the scenario
 //! with its explicit fault schedule (what the seed drew, written out, so the replay does
-//! not depend on the nemesis), the outcome expected, and the trace hash of the run that
-//! wrote it.
+//! not depend on the nemesis), the outcome expected, the hazards the replay must reach (its
+//! floors: a replay that no longer reaches the failover its bug needs says so, instead of
+//! passing as clean for the wrong reason), and the trace hash of the run that wrote it.
+//! The file starts with its format version.
 
 use std::fmt;
 use std::path::Path;
@@ -12,18 +14,25 @@ use odradek_invariants::Invariant;
 use odradek_sim::Scenario;
 use serde::{Deserialize, Serialize};
 
-use super::{KafkaOutcome, KafkaRun};
+use super::{hazards, KafkaOutcome, KafkaRun};
+
+/// The case file format this code reads and writes.
+pub const CASE_FORMAT: u32 = 1;
 
 /// One saved case.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Case {
+    /// The file format's version: [`CASE_FORMAT`].
+    pub format: u32,
     /// What the case is for, in one line.
     pub about: String,
     /// The seed.
     pub seed: u64,
     /// `"clean"`, or the name of the invariant the run must violate.
     pub expect: String,
+    /// Hazards (`odradek::cluster::hazards`) the replay must reach, or it fails.
+    pub hazards: Vec<String>,
     /// The trace hash of the run that saved the case, in hex: equal while the code is
     /// unchanged, informative after.
     pub trace_hash: String,
@@ -65,12 +74,14 @@ pub struct Replayed {
     pub trace_hash: String,
     /// The violation, if any.
     pub violation: Option<String>,
+    /// Hazards the case requires that the replay did not reach.
+    pub unreached: Vec<String>,
 }
 
 impl Replayed {
-    /// Whether the outcome meets the expectation.
+    /// Whether the outcome meets the expectation and every hazard floor.
     pub fn met(&self) -> bool {
-        self.expected == self.actual
+        self.expected == self.actual && self.unreached.is_empty()
     }
 }
 
@@ -81,7 +92,11 @@ impl fmt::Display for Replayed {
             f,
             "{verdict}: expected {}, got {} (trace-hash {})",
             self.expected, self.actual, self.trace_hash
-        )
+        )?;
+        if !self.unreached.is_empty() {
+            write!(f, "; hazards not reached: {}", self.unreached.join(", "))?;
+        }
+        Ok(())
     }
 }
 
@@ -103,10 +118,12 @@ impl Case {
         scenario: &Scenario,
     ) -> Case {
         Case {
+            format: CASE_FORMAT,
             about,
             seed: outcome.seed,
             run: run.clone(),
             expect: outcome_name(outcome),
+            hazards: outcome.hazards(),
             trace_hash: format!("{:016x}", outcome.trace_hash),
             scenario: scenario.clone(),
         }
@@ -119,20 +136,39 @@ impl Case {
             path: name.clone(),
             error,
         })?;
-        let case: Case = toml::from_str(&text).map_err(|e| CaseError::Malformed {
+        let malformed = |message: String| CaseError::Malformed {
             path: name.clone(),
-            message: e.to_string().replace('\n', " "),
-        })?;
+            message,
+        };
+        // The version first, so a file of another format says so rather than failing on
+        // the first field this format lacks.
+        let value: toml::Table =
+            toml::from_str(&text).map_err(|e| malformed(e.to_string().replace('\n', " ")))?;
+        match value.get("format").map(|v| v.as_integer()) {
+            Some(Some(version)) if version == i64::from(CASE_FORMAT) => {}
+            Some(Some(version)) => {
+                return Err(malformed(format!(
+                    "field=format: version {version} is not this odradek's ({CASE_FORMAT})"
+                )))
+            }
+            Some(None) => return Err(malformed("field=format: not an integer".into())),
+            None => {
+                return Err(malformed(format!(
+                    "field=format missing (this odradek reads format = {CASE_FORMAT})"
+                )))
+            }
+        }
+        let case: Case =
+            toml::from_str(&text).map_err(|e| malformed(e.to_string().replace('\n', " ")))?;
         let known = case.expect == "clean" || Invariant::from_name(&case.expect).is_some();
         if !known {
-            let message = format!(
-                "field=expect: '{}' is neither clean nor an invariant",
-                case.expect
-            );
-            return Err(CaseError::Malformed {
-                path: name,
-                message,
-            });
+            let expect = &case.expect;
+            let message = format!("field=expect: '{expect}' is neither clean nor an invariant");
+            return Err(malformed(message));
+        }
+        let known = hazards();
+        if let Some(unknown) = case.hazards.iter().find(|h| !known.contains(h)) {
+            return Err(malformed(format!("field=hazards: no hazard '{unknown}'")));
         }
         Ok(case)
     }
@@ -154,7 +190,13 @@ impl Case {
                 message: e.to_string(),
             }
         })?;
+        let reached = outcome.hazards();
+        let unreached = (self.hazards.iter())
+            .filter(|h| !reached.contains(h))
+            .cloned()
+            .collect();
         Ok(Replayed {
+            unreached,
             expected: self.expect.clone(),
             actual: outcome_name(&outcome),
             trace_hash: format!("{:016x}", outcome.trace_hash),

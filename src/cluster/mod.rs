@@ -17,7 +17,7 @@ mod kafka_run;
 mod oracle;
 mod pipeline;
 
-pub use case::{outcome_name, Case, CaseError, Replayed};
+pub use case::{outcome_name, Case, CaseError, Replayed, CASE_FORMAT};
 pub use config::{ClusterSpec, NodeConfig, Timing};
 pub use coverage::{hazards, PROTOCOL_HAZARDS};
 pub use kafka_run::{KafkaOutcome, KafkaRun};
