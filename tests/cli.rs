@@ -207,3 +207,20 @@ fn sharded_swarms_merge_into_the_whole_swarms_summary() {
     assert_eq!(counts(&merged), counts(&whole));
     std::fs::remove_dir_all(&dir).expect("cleaned up");
 }
+
+#[test]
+fn bench_prints_the_kafka_figures_in_order() {
+    let output = odradek(&["bench", "--seeds", "2"]);
+    assert!(output.status.success(), "{}", stdout(&output));
+    let text = stdout(&output);
+    let lines: Vec<&str> = text.lines().collect();
+    let figure = |line: &str, prefix: &str, suffix: &str| {
+        let number = (line.strip_prefix(prefix))
+            .and_then(|rest| rest.split_once(suffix))
+            .and_then(|(n, _)| n.parse::<f64>().ok());
+        assert!(number.is_some_and(|n| n > 0.0), "{prefix}: {text}");
+    };
+    figure(lines[0], "default scenario, faults on: ", " simulated s per wall s");
+    figure(lines[1], "default scenario, faults off: ", " simulated s per wall s");
+    figure(lines[2], "swarm: ", " seeds per wall minute");
+}

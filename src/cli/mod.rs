@@ -2,6 +2,7 @@
 //!
 //! Exit status: 0 no violation, 1 a violation was found, 2 bad usage or bad input.
 
+mod bench;
 mod bugs;
 mod merge;
 mod replay;
@@ -37,6 +38,9 @@ enum Command {
     Bugs,
     /// Print the default Kafka scenario as TOML, for `--scenario FILE` to take an edited copy.
     Scenario,
+    /// Measure the default scenario's speed (faults on and off) and the swarm's seeds per
+    /// minute; `--zoo` adds the bug-finding power per switch.
+    Bench(bench::Args),
 }
 
 /// How a command ended.
@@ -64,6 +68,7 @@ pub(crate) fn main() -> ExitCode {
         Command::Replay(args) => replay::replay(&args),
         Command::Merge(args) => merge::merge(&args),
         Command::Bugs => bugs::list(),
+        Command::Bench(args) => bench::bench(&args),
         Command::Scenario => {
             print!("{}", scenario_toml());
             Exit::Clean
@@ -88,16 +93,14 @@ fn parse_bugs(names: &[String]) -> Result<Bugs, String> {
         .collect()
 }
 
-/// The default Kafka scenario as TOML, with a header that says what it is.
+/// The default Kafka scenario as TOML, every field documented, under a header that says
+/// what it is.
 fn scenario_toml() -> String {
-    let body = toml::to_string(&KafkaRun::default()).expect("the default run serializes");
-    format!(
-        "# The default Kafka scenario of `odradek swarm`: the cluster (controller, brokers, topics,\n\
-         # min.insync.replicas, timings, server bug switches), the producer and consumer settings\n\
-         # (Kafka's names; the producer's bug switches), and the fault and settle phases in\n\
-         # virtual ms. Each seed draws its nemesis. The fields are documented on\n\
-         # odradek::cluster::KafkaRun and the types it holds. Edit a copy; pass it with --scenario.\n\n{body}"
-    )
+    let header = "# The default Kafka scenario of `odradek swarm`: the cluster, the producer and\n\
+                  # consumer settings (Kafka's names), and the fault and settle phases in virtual\n\
+                  # ms. Each seed draws its own nemesis within the fault budget. Edit a copy and\n\
+                  # pass it with --scenario FILE; an unknown or malformed field exits 2.\n\n";
+    odradek::cluster::documented_toml(&KafkaRun::default(), header)
 }
 
 /// The switches `--bug` names and the run a command uses with them on: the default, or the

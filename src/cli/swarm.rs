@@ -149,7 +149,7 @@ fn save(run: &KafkaRun, bugs: &Bugs, outcomes: &[KafkaOutcome], dir: &Path) -> R
 
 /// Runs the seeds, on `jobs` threads taking the next from a shared counter, until
 /// `deadline`; the outcomes come back in the order of `seeds`.
-fn run_seeds(
+pub(crate) fn run_seeds(
     run: &KafkaRun,
     seeds: &[u64],
     jobs: usize,

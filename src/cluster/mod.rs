@@ -16,6 +16,7 @@ mod coverage;
 mod kafka_run;
 mod oracle;
 mod pipeline;
+mod scenario_toml;
 
 pub use case::{outcome_name, Case, CaseError, Replayed, CASE_FORMAT};
 pub use config::{ClusterSpec, NodeConfig, Timing};
@@ -23,6 +24,7 @@ pub use coverage::{hazards, PROTOCOL_HAZARDS};
 pub use kafka_run::{KafkaOutcome, KafkaRun};
 pub use oracle::{entry, judge, observe, oracle_config, quiescence};
 pub use pipeline::{pipeline_configs, pipeline_swarm};
+pub use scenario_toml::documented_toml;
 
 pub use crate::controller::TopicSpec;
 
