@@ -220,7 +220,52 @@ fn bench_prints_the_kafka_figures_in_order() {
             .and_then(|(n, _)| n.parse::<f64>().ok());
         assert!(number.is_some_and(|n| n > 0.0), "{prefix}: {text}");
     };
-    figure(lines[0], "default scenario, faults on: ", " simulated s per wall s");
-    figure(lines[1], "default scenario, faults off: ", " simulated s per wall s");
+    figure(
+        lines[0],
+        "default scenario, faults on: ",
+        " simulated s per wall s",
+    );
+    figure(
+        lines[1],
+        "default scenario, faults off: ",
+        " simulated s per wall s",
+    );
     figure(lines[2], "swarm: ", " seeds per wall minute");
+}
+
+#[test]
+fn run_writes_its_trace_as_versioned_json_lines() {
+    let path = std::env::temp_dir().join(format!("odradek-trace-{}.jsonl", std::process::id()));
+    let path_text = path.to_str().expect("a UTF-8 path");
+    let output = odradek(&["run", "--seed", "3", "--trace", path_text]);
+    assert!(output.status.success(), "{}", stdout(&output));
+    let printed_hash = (stdout(&output).lines())
+        .find_map(|l| l.strip_prefix("trace-hash: ").map(str::to_string))
+        .expect("the trace hash");
+    let text = std::fs::read_to_string(&path).expect("the trace was written");
+    std::fs::remove_file(&path).expect("removed");
+    let lines: Vec<serde_json::Value> = (text.lines())
+        .map(|l| serde_json::from_str(l).expect("every line is JSON"))
+        .collect();
+    let header = &lines[0];
+    assert_eq!(header["format"], "odradek-trace");
+    assert_eq!(header["version"], 1);
+    assert_eq!(header["trace_hash"], printed_hash.as_str());
+    let of_type = |t: &str| lines.iter().filter(|l| l["type"] == t).count() as u64;
+    assert_eq!(of_type("event"), header["events"].as_u64().expect("events"));
+    assert!(
+        of_type("history") >= 3_000,
+        "every send's invoke and completion"
+    );
+    assert!(of_type("observation") > 0 && of_type("engine") > 0);
+    // An event's observations follow it, at its time.
+    let mut time = 0;
+    for line in &lines[1..] {
+        let t = line["time_us"].as_u64().expect("a time");
+        match line["type"] == "event" {
+            true => assert!(t >= time, "events in time order"),
+            false => assert_eq!(t, time, "logged at its event's time: {line}"),
+        }
+        time = t;
+    }
 }

@@ -4,12 +4,14 @@
 //! observations, every disk fault report (so a checker knows exactly which bytes each disk
 //! lost), and every crash and restart, each stamped with virtual time.
 
+use serde::Serialize;
+
 use crate::address::NodeId;
 use crate::fault::CrashMode;
 use crate::sim_disk::FaultReport;
 
 /// One logged fact.
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize)]
 pub struct Observation<O> {
     /// Virtual time, in microseconds.
     pub time_us: u64,
@@ -20,7 +22,8 @@ pub struct Observation<O> {
 }
 
 /// What a log entry records.
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "snake_case")]
 pub enum Observed<O> {
     /// The node reported this through `ctx.observe`.
     Node(O),

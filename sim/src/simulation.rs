@@ -476,8 +476,8 @@ impl<N: Node> Simulation<N> {
             Err(EventError::NotEnabled { reason, .. }) if skippable => {
                 tracing::debug!(time_us = self.now_us, ?event, reason, "skipped");
                 self.stats.skipped += 1;
-                self.trace
-                    .push(self.now_us, event, message, answers, Some(reason));
+                let log_len = self.log.len();
+                (self.trace).push(self.now_us, event, message, answers, Some(reason), log_len);
                 self.effects = effects;
                 return Ok(());
             }
@@ -490,13 +490,13 @@ impl<N: Node> Simulation<N> {
         }
         tracing::trace!(time_us = self.now_us, ?event, ?message, "applied");
         self.account(&event);
-        self.trace.push(self.now_us, event, message, answers, None);
         let logged = self.log.len();
+        (self.trace).push(self.now_us, event, message, answers, None, logged);
         for effect in effects.drain(..) {
             self.schedule_effect(effect);
         }
         self.effects = effects;
-        self.trace.fold(&self.log[logged..]);
+        self.trace.fold(&self.log[logged..], logged);
         #[cfg(debug_assertions)]
         self.assert_mirrors_world();
         Ok(())

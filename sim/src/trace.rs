@@ -64,6 +64,8 @@ pub struct TraceEntry<N: Node> {
     pub skipped: Option<&'static str>,
     /// The trace hash after this entry.
     pub hash: u64,
+    /// Where in the observation log (`Simulation::log`) what this event logged lies.
+    pub observations: std::ops::Range<usize>,
 }
 
 impl<N: Node> fmt::Display for TraceEntry<N> {
@@ -115,6 +117,7 @@ impl<N: Node> Trace<N> {
         message: Option<N::Msg>,
         choices: Vec<u32>,
         skipped: Option<&'static str>,
+        log_len: usize,
     ) {
         let mut hasher = Fnv64(self.hash());
         (time_us, &event, &message, &choices, skipped).hash(&mut hasher);
@@ -125,16 +128,18 @@ impl<N: Node> Trace<N> {
             choices,
             skipped,
             hash: hasher.finish(),
+            observations: log_len..log_len,
         });
     }
 
-    /// Folds `value` into the last entry's hash: what its event made the nodes and the
-    /// engine log, so two runs that log differently hash differently.
-    pub(crate) fn fold<T: Hash + ?Sized>(&mut self, value: &T) {
+    /// Folds what the last entry's event logged, `logged` (the log from `from` on), into
+    /// its hash, so two runs that log differently hash differently.
+    pub(crate) fn fold<T: Hash>(&mut self, logged: &[T], from: usize) {
         if let Some(last) = self.entries.last_mut() {
             let mut hasher = Fnv64(last.hash);
-            value.hash(&mut hasher);
+            logged.hash(&mut hasher);
             last.hash = hasher.finish();
+            last.observations = from..from + logged.len();
         }
     }
 

@@ -8,6 +8,7 @@ mod merge;
 mod replay;
 mod run;
 mod swarm;
+mod trace;
 
 use std::process::ExitCode;
 

@@ -13,9 +13,10 @@ pub(crate) struct Args {
     /// The run's shape as TOML (`odradek scenario` prints the default).
     #[arg(long, value_name = "FILE")]
     scenario: Option<std::path::PathBuf>,
-    /// Print every event of the run with its virtual time and node.
-    #[arg(long)]
-    trace: bool,
+    /// Write the run's events, observations and history as JSON lines (`-`: standard
+    /// output; the format is docs/trace-format.md).
+    #[arg(long, value_name = "FILE")]
+    trace: Option<std::path::PathBuf>,
     /// Write the run as a case file expecting what it found (clean or the violation).
     #[arg(long, value_name = "FILE")]
     save: Option<std::path::PathBuf>,
@@ -30,9 +31,18 @@ pub(crate) fn run(args: &Args) -> Exit {
         }
     };
     let (outcome, sim) = run.run(args.seed);
-    if args.trace {
-        for entry in sim.trace().entries() {
-            println!("{entry}");
+    if let Some(path) = &args.trace {
+        let written = match path.as_os_str() == "-" {
+            true => super::trace::write(&mut std::io::stdout().lock(), &outcome, &sim),
+            false => std::fs::File::create(path).and_then(|file| {
+                let mut out = std::io::BufWriter::new(file);
+                super::trace::write(&mut out, &outcome, &sim)?;
+                std::io::Write::flush(&mut out)
+            }),
+        };
+        if let Err(error) = written {
+            eprintln!("odradek: {}: {error}", path.display());
+            return Exit::BadInput;
         }
     }
     if let Some(path) = &args.save {
@@ -65,6 +75,10 @@ pub(crate) fn run(args: &Args) -> Exit {
         counts.failovers,
         counts.truncations
     );
+    let faults: Vec<String> = (outcome.faults_by_kind.iter())
+        .map(|(kind, n)| format!("{kind} {n}"))
+        .collect();
+    println!("faults by kind: {}", faults.join(", "));
     for loss in &outcome.allowed_losses {
         println!("{loss}");
     }
