@@ -426,22 +426,24 @@ impl Broker {
         resp: AlterPartitionResponse,
     ) -> Result<(), Halted> {
         ctx.cancel_timer(BrokerTimer::AlterPartitionTimeout(resp.tp.clone()));
-        // Only an answer that carries the state, or a refusal the controller makes after
-        // matching the partition epoch (so nothing was committed since), settles the
-        // proposal. A stale epoch or a fenced leader may answer a retry of a proposal the
-        // controller already committed: the proposal stays pending until newer metadata
-        // arrives, as in Kafka.
+        // Only an answer to the pending proposal (made at the partition epoch the leader
+        // still holds) that carries the state, or a refusal the controller makes after
+        // matching the partition epoch (so nothing was committed since), settles it. A
+        // stale epoch or a fenced leader may answer a retry of a proposal the controller
+        // already committed: the proposal stays pending until newer metadata arrives, as
+        // in Kafka. An answer to an earlier proposal, arriving after newer metadata let
+        // the leader propose again, settles nothing: the newer proposal may yet commit.
         let settled = matches!(
             (&resp.state, resp.error),
             (Some(_), ErrorCode::None)
                 | (_, ErrorCode::IneligibleReplica | ErrorCode::InvalidRequest)
         );
-        if settled {
-            if let Some(Partition {
-                role: Role::Leader(leader),
-                ..
-            }) = self.partitions.get_mut(&resp.tp)
-            {
+        if let Some(Partition {
+            role: Role::Leader(leader),
+            ..
+        }) = self.partitions.get_mut(&resp.tp)
+        {
+            if settled && resp.proposed_at == leader.partition_epoch {
                 leader.pending_isr = None;
             }
         }

@@ -50,7 +50,10 @@ pub struct Broker {
     config: BrokerConfig,
     /// The epoch of the current registration, once the controller granted it.
     broker_epoch: Option<i64>,
-    /// Whether the next registration may say nothing was lost.
+    /// Whether the next registration may say nothing was lost: this process's start
+    /// lost nothing, or a registration since told the controller what it lost. Only then
+    /// may a shutdown write clean-shutdown markers (KIP-966's previous broker epoch: a
+    /// loss the controller never heard of must not become a clean restart).
     clean: bool,
     /// A registration or heartbeat awaits its answer.
     control_in_flight: bool,
@@ -275,6 +278,7 @@ impl Broker {
                 self.control_in_flight = false;
                 if resp.error == ErrorCode::None {
                     self.broker_epoch = Some(resp.broker_epoch);
+                    self.clean = true;
                     self.heartbeat(ctx);
                 }
                 Ok(())
@@ -405,11 +409,16 @@ impl Broker {
 }
 
 impl Broker {
-    /// Closes every log (flush, high-watermark checkpoint, clean-shutdown marker) and
-    /// exits. A disk error halts instead: that restart is unclean.
+    /// Closes every log (flush, high-watermark checkpoint, clean-shutdown marker unless
+    /// the controller never heard of what this process's start lost) and exits. A disk
+    /// error halts instead: that restart is unclean.
     fn shut_down(&mut self, ctx: &mut KCtx<'_>) {
         for (_, partition) in std::mem::take(&mut self.partitions) {
-            if let Err(error) = partition.log.close(ctx.disk()) {
+            let closed = match self.clean {
+                true => partition.log.close(ctx.disk()),
+                false => partition.log.close_without_marker(ctx.disk()),
+            };
+            if let Err(error) = closed {
                 halt(ctx, error);
                 return;
             }

@@ -287,12 +287,17 @@ impl Controller {
         from: Peer,
         req: AlterPartitionRequest,
     ) -> Result<(), Halted> {
-        let tp = req.tp.clone();
+        let (tp, proposed_at) = (req.tp.clone(), req.partition_epoch);
         let reply = |ctx: &mut KCtx<'_>, error, state| {
             let tp = tp.clone();
             ctx.send(
                 from,
-                Msg::AlterPartitionResponse(AlterPartitionResponse { tp, error, state }),
+                Msg::AlterPartitionResponse(AlterPartitionResponse {
+                    tp,
+                    proposed_at,
+                    error,
+                    state,
+                }),
             );
         };
         // Only the leader itself proposes its partition's ISR (checked after the epochs).

@@ -168,16 +168,24 @@ impl Log {
     /// Shuts the log down cleanly: flushes it, checkpoints the high watermark, then writes
     /// the clean-shutdown marker, durably, so the next [`Log::open`] knows nothing needs
     /// recovery.
-    pub fn close(mut self, disk: &mut dyn Disk) -> Result<(), LogError> {
-        self.flush(disk)?;
-        self.checkpoint_high_watermark(disk)?;
-        let marker = self.files.clean_shutdown_marker();
+    pub fn close(self, disk: &mut dyn Disk) -> Result<(), LogError> {
+        let files = self.files.clone();
+        self.close_without_marker(disk)?;
+        let marker = files.clean_shutdown_marker();
         if !disk.exists(&marker) {
             disk.create(&marker)?;
         }
         disk.sync(&marker)?;
         disk.sync_dir()?;
         Ok(())
+    }
+
+    /// Flushes and checkpoints the high watermark but leaves no clean-shutdown marker:
+    /// for a process whose own start lost data no one was told of, so its next start
+    /// must still count as unclean.
+    pub fn close_without_marker(mut self, disk: &mut dyn Disk) -> Result<(), LogError> {
+        self.flush(disk)?;
+        self.checkpoint_high_watermark(disk)
     }
 
     fn active(&self) -> &Segment {

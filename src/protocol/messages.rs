@@ -246,6 +246,9 @@ pub struct AlterPartitionRequest {
 pub struct AlterPartitionResponse {
     /// The partition.
     pub tp: TopicPartition,
+    /// The partition epoch the answered proposal was made at (its request's): which of the
+    /// leader's proposals this answers, so an answer to an earlier one settles nothing.
+    pub proposed_at: i32,
     /// The outcome.
     pub error: ErrorCode,
     /// The committed state on success.
