@@ -106,3 +106,38 @@ fn a_replay_that_misses_a_hazard_floor_fails_and_names_it() {
         .to_string()
         .contains("hazards not reached: last-known-leader"));
 }
+
+#[test]
+fn a_run_with_targeted_faults_saves_as_a_plain_schedule_that_replays_to_its_trace_hash() {
+    use odradek::cluster::KafkaRun;
+    let run = KafkaRun::default();
+    // The first seed whose targeted injectors fired at least twice.
+    let (outcome, sim) = (1..50)
+        .map(|seed| run.run(seed))
+        .find(|(o, _)| o.targeted.values().sum::<u64>() >= 2)
+        .expect("a seed among the first 49 fires its injectors");
+    let drawn = run.scenario(outcome.seed);
+    let drawn_len = odradek_sim::Simulation::<odradek::cluster::KafkaNode>::new(
+        run.configs(outcome.seed),
+        &drawn,
+        outcome.seed,
+    )
+    .expect("valid")
+    .schedule()
+    .len();
+    assert!(
+        sim.schedule().len() > drawn_len,
+        "the fired faults joined the schedule: {} of {drawn_len} drawn",
+        sim.schedule().len()
+    );
+    let scenario = odradek_sim::Scenario {
+        schedule: Some(sim.schedule().to_vec()),
+        ..drawn
+    };
+    let case = Case::of_run("targeted".into(), &run, &outcome, &scenario);
+    // Its floors hold what the fired faults did, not the injectors, which a replay lacks.
+    assert!(!case.hazards.iter().any(|h| h.starts_with("targeted:")));
+    let replayed = case.replay().expect("replays");
+    assert_eq!(replayed.trace_hash, case.trace_hash, "{replayed}");
+    assert!(replayed.met(), "{replayed}");
+}

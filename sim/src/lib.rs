@@ -53,6 +53,8 @@ pub use probability::Probability;
 pub use rng::{RngStream, SimRng};
 pub use scenario::{parse_json, Scenario, ScenarioError};
 pub use sim_disk::{FaultKind, FaultReport, PowerLoss, SimDisk, SimDiskOptions};
-pub use simulation::{Check, Latency, LinkLatency, RunError, RunStats, SimOptions, Simulation};
+pub use simulation::{
+    Check, Latency, LinkLatency, RunError, RunStats, SimOptions, Simulation, Trigger, Triggered,
+};
 pub use trace::{fnv64, Divergence, Fnv64, Trace, TraceEntry};
 pub use world::{Status, World, HANDLERS_PER_EVENT_MAX};

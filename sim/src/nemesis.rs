@@ -231,6 +231,9 @@ impl Default for NemesisOptions {
 /// Draws a fault schedule for `nodes` nodes over a fault phase of `faults_ms`. Faults and
 /// their undos come out ordered by time; undos that would fall after the phase are left
 /// to the heal phase.
+///
+/// The targets that may lose data are the first draws of `rng`; [`lossy_targets`] names
+/// them for the same seed.
 pub fn generate(
     options: &NemesisOptions,
     nodes: usize,
@@ -238,15 +241,7 @@ pub fn generate(
     rng: &mut SimRng,
 ) -> Vec<Timed> {
     assert!(options.tick_ms > 0, "validated: tick_ms > 0");
-    let candidates: Vec<NodeId> = (options.targets.iter())
-        .filter(|node| !options.lossless.contains(node))
-        .copied()
-        .collect();
-    let order = shuffled(&candidates, rng);
-    let lossy: Vec<NodeId> = match options.lossy_nodes_max {
-        Some(lossy_max) => order.iter().take(lossy_max).copied().collect(),
-        None => candidates,
-    };
+    let (order, lossy) = lossy_order(options, rng);
     let corrupt_max = (options.disk.corrupt_nodes_max).min(lossy.len());
     let mut draw = Draw {
         options,
@@ -672,4 +667,26 @@ mod tests {
             "the budget confines, it does not silence"
         );
     }
+}
+
+/// The targets the schedule of `seed` may hit with faults that lose data (every target
+/// when `lossy_nodes_max` is unset): what [`generate`] draws first from the seed's schedule
+/// stream. Faults aimed at run time (a trigger's crash) keep to the same budget with it.
+pub fn lossy_targets(options: &NemesisOptions, seed: u64) -> Vec<NodeId> {
+    let mut rng = SimRng::for_stream(seed, crate::rng::RngStream::Schedule);
+    lossy_order(options, &mut rng).1
+}
+
+/// The candidates in drawn order, and the lossy ones among them.
+fn lossy_order(options: &NemesisOptions, rng: &mut SimRng) -> (Vec<NodeId>, Vec<NodeId>) {
+    let candidates: Vec<NodeId> = (options.targets.iter())
+        .filter(|node| !options.lossless.contains(node))
+        .copied()
+        .collect();
+    let order = shuffled(&candidates, rng);
+    let lossy = match options.lossy_nodes_max {
+        Some(lossy_max) => order.iter().take(lossy_max).copied().collect(),
+        None => candidates,
+    };
+    (order, lossy)
 }

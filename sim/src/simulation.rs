@@ -169,6 +169,23 @@ pub enum RunError {
 /// A checker that sees each log entry as it is written and may stop the run.
 pub type Check<'a, O> = dyn FnMut(&Observation<O>) -> Result<(), String> + 'a;
 
+/// Faults fired by what the nodes observe: called with every log entry of the fault phase,
+/// it answers the faults to apply, each `delay_ms` after the next whole millisecond. The
+/// framework knows nothing of the system; the predicates are the caller's, and a fault's
+/// target comes from the observation (the leader just elected, the last ISR member).
+/// Every fault fired joins [`Simulation::schedule`] as a plain timed fault, so a run saved
+/// with its schedule replays without the trigger.
+pub type Trigger<O> = Box<dyn FnMut(&Observation<O>) -> Vec<Triggered>>;
+
+/// One fault a [`Trigger`] fires.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Triggered {
+    /// Milliseconds after the next whole millisecond.
+    pub delay_ms: u64,
+    /// The fault.
+    pub fault: Fault,
+}
+
 /// The earliest thing due, found by [`Simulation::next`].
 enum Due<T> {
     Fault,
@@ -216,6 +233,10 @@ pub struct Simulation<N: Node> {
     stats: RunStats,
     /// Scratch space for each event's effects.
     effects: Vec<Effect<N>>,
+    /// Faults fired by observations, during the fault phase.
+    trigger: Option<Trigger<N::Obs>>,
+    /// Log entries already shown to the trigger.
+    triggered: usize,
 }
 
 impl<N: Node> Simulation<N> {
@@ -258,6 +279,8 @@ impl<N: Node> Simulation<N> {
             checked: 0,
             stats: RunStats::default(),
             effects: Vec::new(),
+            trigger: None,
+            triggered: 0,
         })
     }
 
@@ -276,9 +299,40 @@ impl<N: Node> Simulation<N> {
         self.now_us
     }
 
-    /// The fault schedule, drawn or given.
+    /// The fault schedule, drawn or given, with every fault a trigger fired.
     pub fn schedule(&self) -> &[Timed] {
         &self.schedule
+    }
+
+    /// Fires faults on observations during the fault phase (see [`Trigger`]).
+    pub fn set_trigger(&mut self, trigger: Trigger<N::Obs>) {
+        self.trigger = Some(trigger);
+    }
+
+    /// Shows the trigger every log entry written since it last looked, and schedules what
+    /// it fires after every fault already due at the same millisecond.
+    fn fire_triggers(&mut self) {
+        let Some(trigger) = self.trigger.as_mut() else {
+            return;
+        };
+        if self.settling {
+            self.triggered = self.log.len();
+            return;
+        }
+        let mut fired = Vec::new();
+        while let Some(entry) = self.log.get(self.triggered) {
+            self.triggered += 1;
+            fired.extend(trigger(entry));
+        }
+        // Strictly after now: a replay, whose schedule holds the fault from the start,
+        // applies it at the same point among the events of its millisecond.
+        let next_ms = self.now_us / 1000 + 1;
+        for Triggered { delay_ms, fault } in fired {
+            let at_ms = next_ms + delay_ms;
+            let at = self.next_fault
+                + self.schedule[self.next_fault..].partition_point(|t| t.at_ms <= at_ms);
+            self.schedule.insert(at, Timed { at_ms, fault });
+        }
     }
 
     /// Every event so far.
@@ -334,6 +388,7 @@ impl<N: Node> Simulation<N> {
             self.now_us = self.now_us.max(time_us);
             self.apply_due(due)?;
             self.check_log(check)?;
+            self.fire_triggers();
         }
         self.now_us = self.now_us.max(end_us);
         Ok(())

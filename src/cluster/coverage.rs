@@ -6,7 +6,7 @@
 
 use odradek_sim::Fault;
 
-use super::KafkaOutcome;
+use super::{KafkaOutcome, INJECTORS};
 
 /// The protocol's hazards, in the order the summary lists them: name, and what reaching
 /// it means.
@@ -36,11 +36,13 @@ pub const PROTOCOL_HAZARDS: [(&str, &str); 11] = [
     ("consumer-reset", "the consumer reset its position"),
 ];
 
-/// Every hazard name: the protocol's, then `fault:KIND` for each injector kind.
+/// Every hazard name: the protocol's, `fault:KIND` for each fault kind, then
+/// `targeted:NAME` for each targeted injector.
 pub fn hazards() -> Vec<String> {
     let protocol = PROTOCOL_HAZARDS.iter().map(|(name, _)| name.to_string());
     let faults = Fault::INJECTORS.iter().map(|kind| format!("fault:{kind}"));
-    protocol.chain(faults).collect()
+    let targeted = INJECTORS.iter().map(|name| format!("targeted:{name}"));
+    protocol.chain(faults).chain(targeted).collect()
 }
 
 impl KafkaOutcome {
@@ -67,6 +69,9 @@ impl KafkaOutcome {
         let faults = (Fault::INJECTORS.iter())
             .filter(|kind| self.faults_by_kind.get(**kind).is_some_and(|&n| n > 0))
             .map(|kind| format!("fault:{kind}"));
-        protocol.chain(faults).collect()
+        let targeted = (INJECTORS.iter())
+            .filter(|name| self.targeted.get(**name).is_some_and(|&n| n > 0))
+            .map(|name| format!("targeted:{name}"));
+        protocol.chain(faults).chain(targeted).collect()
     }
 }

@@ -11,7 +11,7 @@ use odradek_invariants::{Counts, Oracle, Violation};
 use odradek_sim::{NodeId, RunError, Scenario, ScenarioError, Simulation};
 
 use super::{judge, oracle_config, pipeline_configs, pipeline_swarm};
-use super::{ClusterSpec, KafkaNode, NodeConfig, Timing, TopicSpec};
+use super::{ClusterSpec, Fires, KafkaNode, NodeConfig, Targeted, Timing, TopicSpec};
 use crate::bugs::{Bug, Bugs};
 use crate::consumer::{ConsumerConfig, OffsetReset};
 use crate::producer::ProducerConfig;
@@ -34,6 +34,9 @@ pub struct KafkaRun {
     pub faults_ms: u64,
     /// Virtual milliseconds of heal and settle.
     pub settle_ms: u64,
+    /// Whether each seed also draws targeted injectors ([`Targeted::draw`]): faults aimed
+    /// by what the cluster observes (the new leader, the last ISR member).
+    pub targeted: bool,
 }
 
 impl Default for KafkaRun {
@@ -75,6 +78,7 @@ impl Default for KafkaRun {
             consumer,
             faults_ms: 30_000,
             settle_ms: 10_000,
+            targeted: true,
         }
     }
 }
@@ -97,6 +101,9 @@ pub struct KafkaOutcome {
     /// included.
     #[serde(default)]
     pub faults_by_kind: BTreeMap<String, u64>,
+    /// Fires of each targeted injector ([`INJECTORS`](super::INJECTORS)) that fired.
+    #[serde(default)]
+    pub targeted: BTreeMap<String, u64>,
     /// The first violation, if any.
     pub violation: Option<Violation>,
     /// Losses the durability rule allowed, with their chains, as text.
@@ -175,17 +182,37 @@ impl KafkaRun {
         pipeline_swarm(seed, &self.cluster, self.faults_ms, self.settle_ms)
     }
 
-    /// Runs `seed` and judges it; the simulation is returned for a closer look.
+    /// The targeted injectors `seed` draws, if the run draws any.
+    pub fn targeted(&self, seed: u64) -> Option<Targeted> {
+        self.targeted
+            .then(|| Targeted::draw(seed))
+            .filter(Targeted::any)
+    }
+
+    /// Runs `seed` and judges it; the simulation is returned for a closer look (its
+    /// schedule holds every fault the targeted injectors fired).
     pub fn run(&self, seed: u64) -> (KafkaOutcome, Simulation<KafkaNode>) {
-        self.run_scenario(seed, &self.scenario(seed))
+        let scenario = self.scenario(seed);
+        self.run_with(seed, &scenario, self.targeted(seed))
             .expect("the default scenario validates")
     }
 
-    /// Runs `seed` under `scenario` (a saved case's explicit schedule, say) and judges it.
+    /// Runs `seed` under `scenario` (a saved case's explicit schedule, say), without
+    /// targeted injectors, and judges it.
     pub fn run_scenario(
         &self,
         seed: u64,
         scenario: &Scenario,
+    ) -> Result<(KafkaOutcome, Simulation<KafkaNode>), ScenarioError> {
+        self.run_with(seed, scenario, None)
+    }
+
+    /// Runs `seed` under `scenario` with `targeted` injectors on, and judges it.
+    pub fn run_with(
+        &self,
+        seed: u64,
+        scenario: &Scenario,
+        targeted: Option<Targeted>,
     ) -> Result<(KafkaOutcome, Simulation<KafkaNode>), ScenarioError> {
         let configs = self.configs(seed);
         let producer = &self.producer;
@@ -197,6 +224,12 @@ impl KafkaRun {
             producer.enable_idempotence || producer.max_in_flight_requests_per_connection == 1;
         let mut oracle = Oracle::new(config);
         let mut sim = Simulation::new(configs, scenario, seed)?;
+        let fires = Fires::default();
+        if let Some(targeted) = targeted {
+            let controller = self.cluster.controller;
+            let trigger = targeted.trigger(seed, &scenario.nemesis, controller, fires.clone());
+            sim.set_trigger(trigger);
+        }
         let mut step_violation = None;
         let result = sim.run(&mut |entry| {
             let judged = oracle.observe(&super::entry(entry));
@@ -233,6 +266,10 @@ impl KafkaRun {
             events: stats.events,
             simulated_ms: sim.now_us() / 1000,
             faults,
+            targeted: (fires.borrow().iter())
+                .filter(|(_, &n)| n > 0)
+                .map(|(name, &n)| (name.to_string(), n))
+                .collect(),
             faults_by_kind: (stats.faults.iter())
                 .map(|(kind, &n)| (kind.to_string(), n))
                 .collect(),

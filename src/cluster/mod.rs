@@ -17,6 +17,7 @@ mod kafka_run;
 mod oracle;
 mod pipeline;
 mod scenario_toml;
+mod targeted;
 
 pub use case::{outcome_name, Case, CaseError, Replayed, CASE_FORMAT};
 pub use config::{ClusterSpec, NodeConfig, Timing};
@@ -25,6 +26,7 @@ pub use kafka_run::{KafkaOutcome, KafkaRun};
 pub use oracle::{entry, judge, observe, oracle_config, quiescence};
 pub use pipeline::{pipeline_configs, pipeline_swarm};
 pub use scenario_toml::documented_toml;
+pub use targeted::{Fires, Targeted, INJECTORS};
 
 pub use crate::controller::TopicSpec;
 

@@ -1,0 +1,252 @@
+//! Targeted injectors: faults aimed by what the cluster observes, through the engine's
+//! [`Trigger`]. A drawn schedule cannot name "the leader just elected" or "the last ISR
+//! member" in advance; these injectors take their target from the observation that fires
+//! them. Every fault they fire is recorded in the run's schedule as a plain timed fault, so
+//! a saved case replays without them.
+//!
+//! Fault budget: every injector stays within the normal swarm's (one lossy broker, every
+//! acked acks=all record must survive). The crashes and power losses (`last_isr_power_loss`,
+//! `crash_after_append`) fire only when their target is the seed's lossy broker; the rest
+//! pause, hold, or stop cleanly, which lose nothing.
+
+use std::cell::RefCell;
+use std::collections::BTreeMap;
+use std::rc::Rc;
+
+use odradek_invariants::Observation;
+use odradek_sim::{
+    nemesis, CrashMode, Fault, NodeId, Observed, PowerLoss, Probability, SimRng, Trigger, Triggered,
+};
+use serde::{Deserialize, Serialize};
+
+use crate::protocol::{broker_node, PUSH, REPLICATION};
+
+/// The substream of the swarm generator's seed stream that draws which injectors are on.
+const DRAW_STREAM: u64 = 2 << 32;
+/// The substream of the simulation stream the injectors' delays and chances come from.
+const FIRE_STREAM: u64 = 3 << 32;
+/// Nothing fires on the boot's elections: the first fires come after this.
+const QUIET_START_US: u64 = 500_000;
+
+/// Which targeted injectors a run has on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Targeted {
+    /// Pause a partition's new leader past its session timeout, so it is fenced and
+    /// another election follows fast.
+    pub leader_churn: bool,
+    /// Hold one new follower's fetch responses for a while (ISR shrink and rejoin races).
+    pub follower_fetch_hold: bool,
+    /// Hold a new leader's AlterPartition responses and the controller's pushes to it.
+    pub leader_control_hold: bool,
+    /// Power loss of the last ISR member, when it is the seed's lossy broker.
+    pub last_isr_power_loss: bool,
+    /// Crash the seed's lossy broker right after it appended as leader, before
+    /// replication.
+    pub crash_after_append: bool,
+    /// Stop a new leader cleanly (controlled shutdown), then restart it.
+    pub leader_stop: bool,
+}
+
+/// The injectors by name, in the order counts and hazards list them.
+pub const INJECTORS: [&str; 6] = [
+    "leader_churn",
+    "follower_fetch_hold",
+    "leader_control_hold",
+    "last_isr_power_loss",
+    "crash_after_append",
+    "leader_stop",
+];
+
+/// How often an injector fires at most in one run.
+const FIRES_MAX: [u64; 6] = [3, 4, 3, 1, 2, 2];
+
+/// Fires per injector, shared between a run's trigger and whoever reads the counts.
+pub type Fires = Rc<RefCell<BTreeMap<&'static str, u64>>>;
+
+impl Targeted {
+    /// Every injector on.
+    pub fn all() -> Self {
+        Self {
+            leader_churn: true,
+            follower_fetch_hold: true,
+            leader_control_hold: true,
+            last_isr_power_loss: true,
+            crash_after_append: true,
+            leader_stop: true,
+        }
+    }
+
+    /// The injectors `seed` turns on: each, independently, with probability one half.
+    pub fn draw(seed: u64) -> Self {
+        let mut rng =
+            SimRng::for_stream(seed, odradek_sim::RngStream::Swarm).substream(DRAW_STREAM);
+        let mut on = || rng.below(2) == 1;
+        Self {
+            leader_churn: on(),
+            follower_fetch_hold: on(),
+            leader_control_hold: on(),
+            last_isr_power_loss: on(),
+            crash_after_append: on(),
+            leader_stop: on(),
+        }
+    }
+
+    fn on(&self) -> [bool; 6] {
+        [
+            self.leader_churn,
+            self.follower_fetch_hold,
+            self.leader_control_hold,
+            self.last_isr_power_loss,
+            self.crash_after_append,
+            self.leader_stop,
+        ]
+    }
+
+    /// Whether any injector is on.
+    pub fn any(&self) -> bool {
+        self.on().contains(&true)
+    }
+
+    /// The trigger of `seed`'s run: aimed at the brokers, its crashes confined to the
+    /// seed's lossy targets under `options` (the run's nemesis), its fires counted in
+    /// `fires`.
+    pub fn trigger(
+        &self,
+        seed: u64,
+        options: &nemesis::NemesisOptions,
+        controller: NodeId,
+        fires: Fires,
+    ) -> Trigger<Observation> {
+        let lossy = nemesis::lossy_targets(options, seed);
+        let on = self.on();
+        let mut rng = SimRng::new(seed).substream(FIRE_STREAM);
+        Box::new(move |entry| {
+            let Observed::Node(observation) = &entry.what else {
+                return Vec::new();
+            };
+            if entry.time_us < QUIET_START_US {
+                return Vec::new();
+            }
+            let node = entry.node;
+            let mut fired = Vec::new();
+            let mut fire = |index: usize, faults: Vec<Triggered>| {
+                let mut fires = fires.borrow_mut();
+                let count = fires.entry(INJECTORS[index]).or_default();
+                if on[index] && *count < FIRES_MAX[index] {
+                    *count += 1;
+                    fired.extend(faults);
+                }
+            };
+            let at = |delay_ms, fault| Triggered { delay_ms, fault };
+            match observation {
+                Observation::BecameLeader { .. } => {
+                    // Leader churn: past the session timeout, so the controller fences it.
+                    let (d, pause) = (rng.between(0, 20), rng.between(700, 1_200));
+                    let churn = vec![
+                        at(d, Fault::Pause { node }),
+                        at(d + pause, Fault::Resume { node }),
+                    ];
+                    fire(0, churn);
+                    let (d, hold) = (rng.between(0, 20), rng.between(200, 1_500));
+                    let kind = "alter_partition_response".to_string();
+                    let (from, to) = (Some(controller), Some(node));
+                    let push = Some(PUSH);
+                    let control = vec![
+                        at(
+                            d,
+                            Fault::HoldKind {
+                                kind: kind.clone(),
+                                from,
+                                to,
+                            },
+                        ),
+                        at(
+                            d,
+                            Fault::Hold {
+                                from: controller,
+                                to: node,
+                                channel: push,
+                            },
+                        ),
+                        at(d + hold, Fault::ReleaseKind { kind, from, to }),
+                        at(
+                            d + hold,
+                            Fault::Release {
+                                from: controller,
+                                to: node,
+                                channel: push,
+                            },
+                        ),
+                    ];
+                    fire(2, control);
+                    let (d, down) = (rng.between(0, 50), rng.between(200, 1_500));
+                    let stop = vec![
+                        at(d, Fault::Stop { node }),
+                        at(d + down, Fault::Restart { node }),
+                    ];
+                    fire(5, stop);
+                }
+                Observation::BecameFollower {
+                    leader: Some(leader),
+                    ..
+                } => {
+                    if let Some(from) = broker_node(*leader) {
+                        let (d, hold) = (rng.between(0, 20), rng.between(200, 1_500));
+                        let channel = Some(REPLICATION);
+                        let held = vec![
+                            at(
+                                d,
+                                Fault::Hold {
+                                    from,
+                                    to: node,
+                                    channel,
+                                },
+                            ),
+                            at(
+                                d + hold,
+                                Fault::Release {
+                                    from,
+                                    to: node,
+                                    channel,
+                                },
+                            ),
+                        ];
+                        fire(1, held);
+                    }
+                }
+                Observation::PartitionChanged { isr, .. } if isr.len() == 1 => {
+                    let last = broker_node(isr[0]).filter(|b| lossy.contains(b));
+                    if let Some(node) = last {
+                        let (d, down) = (rng.between(0, 50), rng.between(100, 1_000));
+                        let mode = CrashMode::PowerLoss(PowerLoss::LoseAll);
+                        let lost = vec![
+                            at(d, Fault::Crash { node, mode }),
+                            at(d + down, Fault::Restart { node }),
+                        ];
+                        fire(3, lost);
+                    }
+                }
+                Observation::Appended {
+                    as_leader: true, ..
+                } if lossy.contains(&node) => {
+                    let chance = Probability::from_ppm(5_000).expect("a probability");
+                    if rng.chance(chance) {
+                        let mode = match rng.below(2) {
+                            0 => CrashMode::Process,
+                            _ => CrashMode::PowerLoss(PowerLoss::LoseAll),
+                        };
+                        let down = rng.between(100, 1_000);
+                        let crash = vec![
+                            at(0, Fault::Crash { node, mode }),
+                            at(down, Fault::Restart { node }),
+                        ];
+                        fire(4, crash);
+                    }
+                }
+                _ => {}
+            }
+            fired
+        })
+    }
+}
