@@ -280,6 +280,39 @@ fn a_request_timeout_resets_the_connection_and_later_expiry_is_indeterminate() {
 }
 
 #[test]
+fn a_finite_retries_count_fails_the_batch_after_that_many_retries() {
+    // retries = 2: the first answer and two retries' answers are retriable errors; the
+    // third failure is final, with the error of the last attempt.
+    let config = ProducerConfig {
+        retries: 2,
+        ..ProducerConfig::default()
+    };
+    let mut sender = started(config, &[(0, 1, 0)]);
+    let mut request = produces(&sender.send(SendId(1), tp(0), record(1), 0))
+        .remove(0)
+        .1;
+    let backoff = SenderTimer::Accumulator(AccumulatorTimer::RetryBackoff(tp(0)));
+    for attempt in 1..=3 {
+        let answered = sender.handle_response(
+            Destination::Broker(1),
+            answer(&request, ErrorCode::NotEnoughReplicas, -1),
+        );
+        if attempt == 3 {
+            assert_eq!(
+                events(&answered),
+                [(
+                    SendId(1),
+                    SendOutcome::DefinitelyFailed(DeliveryError::NotEnoughReplicas)
+                )]
+            );
+            return;
+        }
+        assert!(events(&answered).is_empty(), "attempt {attempt} is retried");
+        request = produces(&sender.handle_timer(backoff.clone())).remove(0).1;
+    }
+}
+
+#[test]
 fn a_batch_that_never_left_expires_as_a_definite_failure() {
     let mut sender = Sender::new(ProducerConfig::default(), vec![1]).unwrap();
     sender.start();

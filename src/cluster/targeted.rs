@@ -46,20 +46,25 @@ pub struct Targeted {
     pub crash_after_append: bool,
     /// Stop a new leader cleanly (controlled shutdown), then restart it.
     pub leader_stop: bool,
+    /// Cut the controller's messages to a new follower for seconds: it keeps fetching in
+    /// its old epoch while leaders change, and learns only the newest state when the cut
+    /// heals (the sequence of KIP-320's and KAFKA-7164's bugs).
+    pub follower_control_cut: bool,
 }
 
 /// The injectors by name, in the order counts and hazards list them.
-pub const INJECTORS: [&str; 6] = [
+pub const INJECTORS: [&str; 7] = [
     "leader_churn",
     "follower_fetch_hold",
     "leader_control_hold",
     "last_isr_power_loss",
     "crash_after_append",
     "leader_stop",
+    "follower_control_cut",
 ];
 
 /// How often an injector fires at most in one run.
-const FIRES_MAX: [u64; 6] = [3, 4, 3, 1, 2, 2];
+const FIRES_MAX: [u64; 7] = [3, 4, 3, 1, 2, 2, 2];
 
 /// Fires per injector, shared between a run's trigger and whoever reads the counts.
 pub type Fires = Rc<RefCell<BTreeMap<&'static str, u64>>>;
@@ -74,6 +79,7 @@ impl Targeted {
             last_isr_power_loss: true,
             crash_after_append: true,
             leader_stop: true,
+            follower_control_cut: true,
         }
     }
 
@@ -89,10 +95,11 @@ impl Targeted {
             last_isr_power_loss: on(),
             crash_after_append: on(),
             leader_stop: on(),
+            follower_control_cut: on(),
         }
     }
 
-    fn on(&self) -> [bool; 6] {
+    fn on(&self) -> [bool; 7] {
         [
             self.leader_churn,
             self.follower_fetch_hold,
@@ -100,6 +107,7 @@ impl Targeted {
             self.last_isr_power_loss,
             self.crash_after_append,
             self.leader_stop,
+            self.follower_control_cut,
         ]
     }
 
@@ -214,6 +222,13 @@ impl Targeted {
                         ];
                         fire(1, held);
                     }
+                    let (d, cut) = (rng.between(0, 20), rng.between(1_500, 4_000));
+                    let (from, to) = (vec![controller], vec![node]);
+                    let cut = vec![
+                        at(d, Fault::PartitionOneWay { from, to }),
+                        at(d + cut, Fault::HealPartitions),
+                    ];
+                    fire(6, cut);
                 }
                 Observation::PartitionChanged { isr, .. } if isr.len() == 1 => {
                     let last = broker_node(isr[0]).filter(|b| lossy.contains(b));

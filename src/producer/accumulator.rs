@@ -429,6 +429,7 @@ impl RecordAccumulator {
         debug_assert!(batch.is_sealed(), "only drained batches are retried");
         let tp = batch.topic_partition().clone();
         batch.backing_off = true;
+        batch.retried = batch.retried.saturating_add(1);
         let queue = self.queues.entry(tp.clone()).or_default();
         let position = match batch.base_sequence() {
             Some(sequence) => queue

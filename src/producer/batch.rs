@@ -73,6 +73,8 @@ pub struct ProducerBatch {
     pub(super) backing_off: bool,
     /// Some earlier attempt reached the wire and its outcome is unknown.
     outcome_unknown: bool,
+    /// Times it was queued again for a retry (Kafka's `attempts`), against `retries`.
+    pub(super) retried: u32,
 }
 
 /// An upper bound on the bytes `record` takes in any batch: its encoding with the widest
@@ -115,6 +117,7 @@ impl ProducerBatch {
             lingered,
             backing_off: false,
             outcome_unknown: false,
+            retried: 0,
         }
     }
 
@@ -283,6 +286,11 @@ impl ProducerBatch {
     /// Whether the batch waits out a retry backoff.
     pub fn is_backing_off(&self) -> bool {
         self.backing_off
+    }
+
+    /// Times the batch was queued again for a retry.
+    pub fn retried(&self) -> u32 {
+        self.retried
     }
 
     /// Whether some attempt reached the wire with an outcome the producer never learned.

@@ -90,7 +90,8 @@ pub struct ProducerConfig {
     /// `enable.idempotence`: producer id, epoch and per-partition sequence numbers, so the
     /// broker drops duplicates of a retried batch.
     pub enable_idempotence: bool,
-    /// `retries`: attempts after the first; really bounded by `delivery_timeout_ms`.
+    /// `retries`: how many times a failed batch may be sent again, within
+    /// `delivery_timeout_ms`; a batch that failed after that many retries fails for good.
     pub retries: u32,
     /// `batch.size`: a batch whose header and records reach this many bytes is full.
     pub batch_size: usize,

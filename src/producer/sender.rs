@@ -608,7 +608,9 @@ impl Sender {
     }
 
     fn verdict(&self, batch: &ProducerBatch, error: DeliveryError) -> Verdict {
-        if self.config.acks == Acks::None || self.config.retries == 0 {
+        // `retries` counts retries, as Kafka's `attempts < retries`; the default (the
+        // largest value) leaves `delivery.timeout.ms` the only bound.
+        if self.config.acks == Acks::None || batch.retried() >= self.config.retries {
             return Verdict::Fail;
         }
         if sequence_error(error) {
