@@ -304,6 +304,12 @@ impl<N: Node> Simulation<N> {
         &self.schedule
     }
 
+    /// Keeps only the trace hash, not the trace's entries (each delivery's message among
+    /// them): for runs whose trace nobody reads. Call before the run.
+    pub fn keep_trace_hash_only(&mut self) {
+        self.trace.keep_hash_only();
+    }
+
     /// Fires faults on observations during the fault phase (see [`Trigger`]).
     pub fn set_trigger(&mut self, trigger: Trigger<N::Obs>) {
         self.trigger = Some(trigger);

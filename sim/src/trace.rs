@@ -94,16 +94,21 @@ impl<N: Node> fmt::Display for TraceEntry<N> {
     }
 }
 
-/// Every event of a run, in order.
+/// Every event of a run, in order, and the running hash over them. A trace that keeps
+/// only its hash (for swarms, which read nothing else) holds no entries.
 #[derive(Debug, Clone)]
 pub struct Trace<N: Node> {
     entries: Vec<TraceEntry<N>>,
+    hash: u64,
+    hash_only: bool,
 }
 
 impl<N: Node> Default for Trace<N> {
     fn default() -> Self {
         Self {
             entries: Vec::new(),
+            hash: FNV_OFFSET_BASIS,
+            hash_only: false,
         }
     }
 }
@@ -119,26 +124,36 @@ impl<N: Node> Trace<N> {
         skipped: Option<&'static str>,
         log_len: usize,
     ) {
-        let mut hasher = Fnv64(self.hash());
+        let mut hasher = Fnv64(self.hash);
         (time_us, &event, &message, &choices, skipped).hash(&mut hasher);
+        self.hash = hasher.finish();
+        if self.hash_only {
+            return;
+        }
         self.entries.push(TraceEntry {
             time_us,
             event,
             message,
             choices,
             skipped,
-            hash: hasher.finish(),
+            hash: self.hash,
             observations: log_len..log_len,
         });
+    }
+
+    /// Keeps only the running hash from now on: no entries, no messages held.
+    pub(crate) fn keep_hash_only(&mut self) {
+        self.hash_only = true;
     }
 
     /// Folds what the last entry's event logged, `logged` (the log from `from` on), into
     /// its hash, so two runs that log differently hash differently.
     pub(crate) fn fold<T: Hash>(&mut self, logged: &[T], from: usize) {
+        let mut hasher = Fnv64(self.hash);
+        logged.hash(&mut hasher);
+        self.hash = hasher.finish();
         if let Some(last) = self.entries.last_mut() {
-            let mut hasher = Fnv64(last.hash);
-            logged.hash(&mut hasher);
-            last.hash = hasher.finish();
+            last.hash = self.hash;
             last.observations = from..from + logged.len();
         }
     }
@@ -150,7 +165,7 @@ impl<N: Node> Trace<N> {
 
     /// The trace hash: the running hash after the last entry.
     pub fn hash(&self) -> u64 {
-        self.entries.last().map_or(FNV_OFFSET_BASIS, |e| e.hash)
+        self.hash
     }
 
     /// The first entry at which the two traces differ, if they do.

@@ -32,7 +32,7 @@ const ZOO_STRIDE: u64 = 1_000_000;
 pub(crate) fn bench(args: &Args) -> Exit {
     let run = KafkaRun::default();
     let seeds: Vec<u64> = (1..=args.seeds.max(1)).collect();
-    let on = one_core(&seeds, |seed| run.run(seed).0.simulated_ms);
+    let on = one_core(&seeds, |seed| run.outcome(seed).simulated_ms);
     println!("default scenario, faults on: {on:.0} simulated s per wall s (one core)");
     let quiet = Scenario {
         faults_ms: run.faults_ms,
@@ -40,7 +40,7 @@ pub(crate) fn bench(args: &Args) -> Exit {
         ..Scenario::default()
     };
     let off = one_core(&seeds, |seed| {
-        let (outcome, _) = (run.run_scenario(seed, &quiet)).expect("a valid scenario");
+        let outcome = (run.outcome_under(seed, &quiet)).expect("a valid scenario");
         outcome.simulated_ms
     });
     println!("default scenario, faults off: {off:.0} simulated s per wall s (one core)");
@@ -83,7 +83,7 @@ fn zoo(seeds_max: u64) {
             let mut simulated_ms = 0;
             for i in 0..seeds_max {
                 let seed = r * ZOO_STRIDE + 1 + i;
-                let (outcome, _) = run.run(seed);
+                let outcome = run.outcome(seed);
                 run_count += 1;
                 simulated_ms += outcome.simulated_ms;
                 if let Some(violation) = &outcome.violation {

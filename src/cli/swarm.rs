@@ -166,7 +166,7 @@ pub(crate) fn run_seeds(
                 if i >= count || deadline.is_some_and(|d| Instant::now() >= d) {
                     return;
                 }
-                let (outcome, _) = run.run(seeds[i as usize]);
+                let outcome = run.outcome(seeds[i as usize]);
                 let failed = outcome.violation.is_some() || outcome.stopped.is_some();
                 let mut done = done.lock().expect("a seed's thread panicked");
                 done.push((i, outcome));

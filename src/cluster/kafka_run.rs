@@ -197,6 +197,25 @@ impl KafkaRun {
             .expect("the default scenario validates")
     }
 
+    /// Runs `seed` and judges it, keeping only the trace's hash: what a swarm needs, at a
+    /// fraction of the memory of [`KafkaRun::run`].
+    pub fn outcome(&self, seed: u64) -> KafkaOutcome {
+        let scenario = self.scenario(seed);
+        (self.run_inner(seed, &scenario, self.targeted(seed), false))
+            .expect("the default scenario validates")
+            .0
+    }
+
+    /// Runs `seed` under `scenario` without targeted injectors, keeping only the trace's
+    /// hash.
+    pub fn outcome_under(
+        &self,
+        seed: u64,
+        scenario: &Scenario,
+    ) -> Result<KafkaOutcome, ScenarioError> {
+        Ok(self.run_inner(seed, scenario, None, false)?.0)
+    }
+
     /// Runs `seed` under `scenario` (a saved case's explicit schedule, say), without
     /// targeted injectors, and judges it.
     pub fn run_scenario(
@@ -214,6 +233,16 @@ impl KafkaRun {
         scenario: &Scenario,
         targeted: Option<Targeted>,
     ) -> Result<(KafkaOutcome, Simulation<KafkaNode>), ScenarioError> {
+        self.run_inner(seed, scenario, targeted, true)
+    }
+
+    fn run_inner(
+        &self,
+        seed: u64,
+        scenario: &Scenario,
+        targeted: Option<Targeted>,
+        keep_trace: bool,
+    ) -> Result<(KafkaOutcome, Simulation<KafkaNode>), ScenarioError> {
         let configs = self.configs(seed);
         let producer = &self.producer;
         let mut config = oracle_config(&configs, true);
@@ -224,6 +253,9 @@ impl KafkaRun {
             producer.enable_idempotence || producer.max_in_flight_requests_per_connection == 1;
         let mut oracle = Oracle::new(config);
         let mut sim = Simulation::new(configs, scenario, seed)?;
+        if !keep_trace {
+            sim.keep_trace_hash_only();
+        }
         let fires = Fires::default();
         if let Some(targeted) = targeted {
             let controller = self.cluster.controller;

@@ -45,7 +45,20 @@ impl LogFiles {
 
     pub(super) fn segment(&self, base_offset: i64, file: SegmentFile) -> String {
         debug_assert!(base_offset >= 0);
-        format!("{}/{base_offset:020}{}", self.dir, file.suffix())
+        // By hand: this runs on every read and append, and `{:020}` pads one char at a time.
+        let suffix = file.suffix();
+        let mut name = String::with_capacity(self.dir.len() + 21 + suffix.len());
+        name.push_str(&self.dir);
+        name.push('/');
+        let mut digits = [b'0'; 20];
+        let mut rest = base_offset.unsigned_abs();
+        for digit in digits.iter_mut().rev() {
+            *digit = b'0' + (rest % 10) as u8;
+            rest /= 10;
+        }
+        name.push_str(std::str::from_utf8(&digits).expect("ASCII digits"));
+        name.push_str(suffix);
+        name
     }
 
     pub(super) fn log(&self, base_offset: i64) -> String {
