@@ -13,7 +13,7 @@ use std::cell::RefCell;
 use std::collections::BTreeMap;
 use std::rc::Rc;
 
-use odradek_invariants::Observation;
+use odradek_invariants::{Observation, PartitionRef, TruncationCause};
 use odradek_sim::{
     nemesis, CrashMode, Fault, NodeId, Observed, PowerLoss, Probability, SimRng, Trigger, Triggered,
 };
@@ -50,10 +50,14 @@ pub struct Targeted {
     /// its old epoch while leaders change, and learns only the newest state when the cut
     /// heals (the sequence of KIP-320's and KAFKA-7164's bugs).
     pub follower_control_cut: bool,
+    /// Right after a follower truncated, hold its leader's answers to it and crash the
+    /// leader, when the leader is the seed's lossy broker: the follower may be elected
+    /// before it fetched back what it cut (the sequence of KIP-101's bug).
+    pub crash_leader_after_truncation: bool,
 }
 
 /// The injectors by name, in the order counts and hazards list them.
-pub const INJECTORS: [&str; 7] = [
+pub const INJECTORS: [&str; 8] = [
     "leader_churn",
     "follower_fetch_hold",
     "leader_control_hold",
@@ -61,10 +65,11 @@ pub const INJECTORS: [&str; 7] = [
     "crash_after_append",
     "leader_stop",
     "follower_control_cut",
+    "crash_leader_after_truncation",
 ];
 
 /// How often an injector fires at most in one run.
-const FIRES_MAX: [u64; 7] = [3, 4, 3, 1, 2, 2, 2];
+const FIRES_MAX: [u64; 8] = [3, 4, 3, 1, 2, 2, 2, 2];
 
 /// Fires per injector, shared between a run's trigger and whoever reads the counts.
 pub type Fires = Rc<RefCell<BTreeMap<&'static str, u64>>>;
@@ -80,6 +85,7 @@ impl Targeted {
             crash_after_append: true,
             leader_stop: true,
             follower_control_cut: true,
+            crash_leader_after_truncation: true,
         }
     }
 
@@ -96,10 +102,11 @@ impl Targeted {
             crash_after_append: on(),
             leader_stop: on(),
             follower_control_cut: on(),
+            crash_leader_after_truncation: on(),
         }
     }
 
-    fn on(&self) -> [bool; 7] {
+    fn on(&self) -> [bool; 8] {
         [
             self.leader_churn,
             self.follower_fetch_hold,
@@ -108,6 +115,7 @@ impl Targeted {
             self.crash_after_append,
             self.leader_stop,
             self.follower_control_cut,
+            self.crash_leader_after_truncation,
         ]
     }
 
@@ -129,6 +137,8 @@ impl Targeted {
         let lossy = nemesis::lossy_targets(options, seed);
         let on = self.on();
         let mut rng = SimRng::new(seed).substream(FIRE_STREAM);
+        // Whom each broker follows, per partition, as it last said.
+        let mut following: BTreeMap<(NodeId, PartitionRef), NodeId> = BTreeMap::new();
         Box::new(move |entry| {
             let Observed::Node(observation) = &entry.what else {
                 return Vec::new();
@@ -148,7 +158,8 @@ impl Targeted {
             };
             let at = |delay_ms, fault| Triggered { delay_ms, fault };
             match observation {
-                Observation::BecameLeader { .. } => {
+                Observation::BecameLeader { partition, .. } => {
+                    following.remove(&(node, partition.clone()));
                     // Leader churn: past the session timeout, so the controller fences it.
                     let (d, pause) = (rng.between(0, 20), rng.between(700, 1_200));
                     let churn = vec![
@@ -195,10 +206,53 @@ impl Targeted {
                     ];
                     fire(5, stop);
                 }
+                Observation::Truncated {
+                    partition,
+                    cause: TruncationCause::LeaderEpoch,
+                    ..
+                } => {
+                    let leader = following.get(&(node, partition.clone())).copied();
+                    if let Some(leader) = leader.filter(|l| lossy.contains(l)) {
+                        let (d, down) = (rng.between(0, 30), rng.between(300, 1_000));
+                        let (hold, channel) = (rng.between(1_000, 2_000), Some(REPLICATION));
+                        let crash = vec![
+                            at(
+                                0,
+                                Fault::Hold {
+                                    from: leader,
+                                    to: node,
+                                    channel,
+                                },
+                            ),
+                            at(
+                                d,
+                                Fault::Crash {
+                                    node: leader,
+                                    mode: CrashMode::Process,
+                                },
+                            ),
+                            at(d + down, Fault::Restart { node: leader }),
+                            at(
+                                hold,
+                                Fault::Release {
+                                    from: leader,
+                                    to: node,
+                                    channel,
+                                },
+                            ),
+                        ];
+                        fire(7, crash);
+                    }
+                }
                 Observation::BecameFollower {
+                    partition,
                     leader: Some(leader),
                     ..
                 } => {
+                    match broker_node(*leader) {
+                        Some(leader) => following.insert((node, partition.clone()), leader),
+                        None => following.remove(&(node, partition.clone())),
+                    };
                     if let Some(from) = broker_node(*leader) {
                         let (d, hold) = (rng.between(0, 20), rng.between(200, 1_500));
                         let channel = Some(REPLICATION);
