@@ -10,7 +10,7 @@
 //! pause, hold, or stop cleanly, which lose nothing.
 
 use std::cell::RefCell;
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::rc::Rc;
 
 use odradek_invariants::{Observation, PartitionRef, TruncationCause};
@@ -54,10 +54,17 @@ pub struct Targeted {
     /// leader, when the leader is the seed's lossy broker: the follower may be elected
     /// before it fetched back what it cut (the sequence of KIP-101's bug).
     pub crash_leader_after_truncation: bool,
+    /// A new leader's partition is bounced away and back while one follower hears nothing
+    /// from the controller: the other follower misses the leader's last records, the
+    /// leader is paused until fenced, resumes and catches up, the other follower is paused
+    /// until fenced so the leader is elected again, then the cut heals. The cut-off
+    /// follower holds a batch the returning leader replaced (the sequence of KIP-320's and
+    /// KAFKA-7164's bugs, as `tests/bug_zoo.rs` scripts it).
+    pub leader_bounce: bool,
 }
 
 /// The injectors by name, in the order counts and hazards list them.
-pub const INJECTORS: [&str; 8] = [
+pub const INJECTORS: [&str; 9] = [
     "leader_churn",
     "follower_fetch_hold",
     "leader_control_hold",
@@ -66,10 +73,11 @@ pub const INJECTORS: [&str; 8] = [
     "leader_stop",
     "follower_control_cut",
     "crash_leader_after_truncation",
+    "leader_bounce",
 ];
 
 /// How often an injector fires at most in one run.
-const FIRES_MAX: [u64; 8] = [3, 4, 3, 1, 2, 2, 2, 2];
+const FIRES_MAX: [u64; 9] = [3, 4, 3, 1, 2, 2, 2, 2, 2];
 
 /// Fires per injector, shared between a run's trigger and whoever reads the counts.
 pub type Fires = Rc<RefCell<BTreeMap<&'static str, u64>>>;
@@ -86,6 +94,7 @@ impl Targeted {
             leader_stop: true,
             follower_control_cut: true,
             crash_leader_after_truncation: true,
+            leader_bounce: true,
         }
     }
 
@@ -103,10 +112,11 @@ impl Targeted {
             leader_stop: on(),
             follower_control_cut: on(),
             crash_leader_after_truncation: on(),
+            leader_bounce: on(),
         }
     }
 
-    fn on(&self) -> [bool; 8] {
+    fn on(&self) -> [bool; 9] {
         [
             self.leader_churn,
             self.follower_fetch_hold,
@@ -116,6 +126,7 @@ impl Targeted {
             self.leader_stop,
             self.follower_control_cut,
             self.crash_leader_after_truncation,
+            self.leader_bounce,
         ]
     }
 
@@ -139,10 +150,20 @@ impl Targeted {
         let mut rng = SimRng::new(seed).substream(FIRE_STREAM);
         // Whom each broker follows, per partition, as it last said.
         let mut following: BTreeMap<(NodeId, PartitionRef), NodeId> = BTreeMap::new();
+        // Each partition's replicas: the brokers that led or followed it.
+        let mut replicas: BTreeMap<PartitionRef, BTreeSet<NodeId>> = BTreeMap::new();
         Box::new(move |entry| {
             let Observed::Node(observation) = &entry.what else {
                 return Vec::new();
             };
+            if let Observation::BecameLeader { partition, .. }
+            | Observation::BecameFollower { partition, .. } = observation
+            {
+                replicas
+                    .entry(partition.clone())
+                    .or_default()
+                    .insert(entry.node);
+            }
             if entry.time_us < QUIET_START_US {
                 return Vec::new();
             }
@@ -160,13 +181,51 @@ impl Targeted {
             match observation {
                 Observation::BecameLeader { partition, .. } => {
                     following.remove(&(node, partition.clone()));
+                    // One plan per election, so the sequences do not trample each other.
+                    let mut plans: Vec<(usize, Vec<Triggered>)> = Vec::new();
+                    let others: Vec<NodeId> = (replicas.get(partition).into_iter().flatten())
+                        .filter(|&&b| b != node)
+                        .copied()
+                        .collect();
+                    if let [a, b] = others[..] {
+                        let (cut, other) = if rng.below(2) == 0 { (a, b) } else { (b, a) };
+                        let channel = Some(REPLICATION);
+                        let (from, to) = (vec![controller], vec![cut]);
+                        let back = rng.between(700, 900);
+                        let again = back + rng.between(700, 1_000);
+                        let bounce = vec![
+                            at(0, Fault::PartitionOneWay { from, to }),
+                            at(
+                                0,
+                                Fault::Hold {
+                                    from: node,
+                                    to: other,
+                                    channel,
+                                },
+                            ),
+                            at(20, Fault::Pause { node }),
+                            at(
+                                25,
+                                Fault::Release {
+                                    from: node,
+                                    to: other,
+                                    channel,
+                                },
+                            ),
+                            at(20 + back, Fault::Resume { node }),
+                            at(20 + again, Fault::Pause { node: other }),
+                            at(20 + again + 800, Fault::Resume { node: other }),
+                            at(20 + again + 1_500, Fault::HealPartitions),
+                        ];
+                        plans.push((8, bounce));
+                    }
                     // Leader churn: past the session timeout, so the controller fences it.
                     let (d, pause) = (rng.between(0, 20), rng.between(700, 1_200));
                     let churn = vec![
                         at(d, Fault::Pause { node }),
                         at(d + pause, Fault::Resume { node }),
                     ];
-                    fire(0, churn);
+                    plans.push((0, churn));
                     let (d, hold) = (rng.between(0, 20), rng.between(200, 1_500));
                     let kind = "alter_partition_response".to_string();
                     let (from, to) = (Some(controller), Some(node));
@@ -198,13 +257,19 @@ impl Targeted {
                             },
                         ),
                     ];
-                    fire(2, control);
+                    plans.push((2, control));
                     let (d, down) = (rng.between(0, 50), rng.between(200, 1_500));
                     let stop = vec![
                         at(d, Fault::Stop { node }),
                         at(d + down, Fault::Restart { node }),
                     ];
-                    fire(5, stop);
+                    plans.push((5, stop));
+                    plans.retain(|(index, _)| on[*index]);
+                    if !plans.is_empty() {
+                        let (index, plan) =
+                            plans.swap_remove(rng.below(plans.len() as u64) as usize);
+                        fire(index, plan);
+                    }
                 }
                 Observation::Truncated {
                     partition,
@@ -284,8 +349,11 @@ impl Targeted {
                     ];
                     fire(6, cut);
                 }
-                Observation::PartitionChanged { isr, .. } if isr.len() == 1 => {
-                    let last = broker_node(isr[0]).filter(|b| lossy.contains(b));
+                Observation::PartitionChanged { isr, .. } => {
+                    let last = match isr[..] {
+                        [only] => broker_node(only).filter(|b| lossy.contains(b)),
+                        _ => None,
+                    };
                     if let Some(node) = last {
                         let (d, down) = (rng.between(0, 50), rng.between(100, 1_000));
                         let mode = CrashMode::PowerLoss(PowerLoss::LoseAll);
