@@ -598,6 +598,28 @@ fn swarm_rate(rng: &mut SimRng, injector_on: bool) -> Probability {
     Probability::from_ppm(if kind_on { ppm } else { 0 }).expect("below one million")
 }
 
+/// The targets the schedule of `seed` may hit with faults that lose data (every target
+/// when `lossy_nodes_max` is unset): what [`generate`] draws first from the seed's schedule
+/// stream. Faults aimed at run time (a trigger's crash) keep to the same budget with it.
+pub fn lossy_targets(options: &NemesisOptions, seed: u64) -> Vec<NodeId> {
+    let mut rng = SimRng::for_stream(seed, crate::rng::RngStream::Schedule);
+    lossy_order(options, &mut rng).1
+}
+
+/// The candidates in drawn order, and the lossy ones among them.
+fn lossy_order(options: &NemesisOptions, rng: &mut SimRng) -> (Vec<NodeId>, Vec<NodeId>) {
+    let candidates: Vec<NodeId> = (options.targets.iter())
+        .filter(|node| !options.lossless.contains(node))
+        .copied()
+        .collect();
+    let order = shuffled(&candidates, rng);
+    let lossy = match options.lossy_nodes_max {
+        Some(lossy_max) => order.iter().take(lossy_max).copied().collect(),
+        None => candidates,
+    };
+    (order, lossy)
+}
+
 #[cfg(test)]
 mod tests {
     use std::collections::BTreeSet;
@@ -667,26 +689,4 @@ mod tests {
             "the budget confines, it does not silence"
         );
     }
-}
-
-/// The targets the schedule of `seed` may hit with faults that lose data (every target
-/// when `lossy_nodes_max` is unset): what [`generate`] draws first from the seed's schedule
-/// stream. Faults aimed at run time (a trigger's crash) keep to the same budget with it.
-pub fn lossy_targets(options: &NemesisOptions, seed: u64) -> Vec<NodeId> {
-    let mut rng = SimRng::for_stream(seed, crate::rng::RngStream::Schedule);
-    lossy_order(options, &mut rng).1
-}
-
-/// The candidates in drawn order, and the lossy ones among them.
-fn lossy_order(options: &NemesisOptions, rng: &mut SimRng) -> (Vec<NodeId>, Vec<NodeId>) {
-    let candidates: Vec<NodeId> = (options.targets.iter())
-        .filter(|node| !options.lossless.contains(node))
-        .copied()
-        .collect();
-    let order = shuffled(&candidates, rng);
-    let lossy = match options.lossy_nodes_max {
-        Some(lossy_max) => order.iter().take(lossy_max).copied().collect(),
-        None => candidates,
-    };
-    (order, lossy)
 }
