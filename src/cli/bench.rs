@@ -46,7 +46,8 @@ pub(crate) fn bench(args: &Args) -> Exit {
     println!("default scenario, faults off: {off:.0} simulated s per wall s (one core)");
     let jobs = std::thread::available_parallelism().map_or(1, |n| n.get());
     let started = Instant::now();
-    let swarmed = super::swarm::run_seeds(&run, &seeds, jobs, None).len();
+    let all = super::swarm::Seeds::shard(1, seeds.len() as u64, 1, 1);
+    let swarmed = super::swarm::run_seeds(&run, all, jobs, None).len();
     let minutes = started.elapsed().as_secs_f64() / 60.0;
     println!(
         "swarm: {:.0} seeds per wall minute ({jobs} threads)",

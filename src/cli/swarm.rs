@@ -74,17 +74,14 @@ pub(crate) fn swarm(args: &Args) -> Exit {
         .jobs
         .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
     let (index, shards) = args.shard.unwrap_or((1, 1));
-    let seeds: Vec<u64> = (0..args.seeds)
-        .filter(|i| i % shards == index - 1)
-        .map(|i| args.start.wrapping_add(i))
-        .collect();
+    let seeds = Seeds::shard(args.start, args.seeds, index, shards);
     let started = Instant::now();
     let deadline = args
         .time_limit
         .map(|s| started + std::time::Duration::from_secs_f64(s.max(0.0)));
-    let outcomes = run_seeds(&run, &seeds, jobs.max(1), deadline);
+    let outcomes = run_seeds(&run, seeds, jobs.max(1), deadline);
     let wall_s = started.elapsed().as_secs_f64();
-    if outcomes.len() < seeds.len() {
+    if (outcomes.len() as u64) < seeds.len() {
         println!(
             "time limit: {} of {} seeds ran",
             outcomes.len(),
@@ -147,17 +144,45 @@ fn save(run: &KafkaRun, bugs: &Bugs, outcomes: &[KafkaOutcome], dir: &Path) -> R
     Ok(())
 }
 
+/// A shard of `count` consecutive seeds from `start`: those whose index modulo `shards` is
+/// `index - 1`, computed, not listed, so a time-limited swarm may ask for billions.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Seeds {
+    first: u64,
+    step: u64,
+    len: u64,
+}
+
+impl Seeds {
+    pub(crate) fn shard(start: u64, count: u64, index: u64, shards: u64) -> Self {
+        let offset = index - 1;
+        Self {
+            first: start.wrapping_add(offset),
+            step: shards,
+            len: count.saturating_sub(offset).div_ceil(shards),
+        }
+    }
+
+    fn len(self) -> u64 {
+        self.len
+    }
+
+    fn get(self, i: u64) -> u64 {
+        self.first.wrapping_add(i * self.step)
+    }
+}
+
 /// Runs the seeds, on `jobs` threads taking the next from a shared counter, until
 /// `deadline`; the outcomes come back in the order of `seeds`.
 pub(crate) fn run_seeds(
     run: &KafkaRun,
-    seeds: &[u64],
+    seeds: Seeds,
     jobs: usize,
     deadline: Option<Instant>,
 ) -> Vec<KafkaOutcome> {
     let next = AtomicU64::new(0);
     let done = Mutex::new(Vec::new());
-    let count = seeds.len() as u64;
+    let count = seeds.len();
     let progress = Progress::new(count);
     std::thread::scope(|scope| {
         for _ in 0..jobs {
@@ -166,7 +191,7 @@ pub(crate) fn run_seeds(
                 if i >= count || deadline.is_some_and(|d| Instant::now() >= d) {
                     return;
                 }
-                let outcome = run.outcome(seeds[i as usize]);
+                let outcome = run.outcome(seeds.get(i));
                 let failed = outcome.violation.is_some() || outcome.stopped.is_some();
                 let mut done = done.lock().expect("a seed's thread panicked");
                 done.push((i, outcome));

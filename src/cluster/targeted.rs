@@ -6,8 +6,8 @@
 //!
 //! Fault budget: every injector stays within the normal swarm's (one lossy broker, every
 //! acked acks=all record must survive). The crashes and power losses (`last_isr_power_loss`,
-//! `crash_after_append`) fire only when their target is the seed's lossy broker; the rest
-//! pause, hold, or stop cleanly, which lose nothing.
+//! `crash_after_append`, `crash_leader_after_truncation`) fire only when their target is
+//! the seed's lossy broker; the rest pause, hold, cut or stop cleanly, which lose nothing.
 
 use std::cell::RefCell;
 use std::collections::{BTreeMap, BTreeSet};
