@@ -100,14 +100,19 @@ fn replication(hold: bool, from: NodeId, to: NodeId) -> Fault {
     }
 }
 
-/// Fetch responses from `from` to `to` wait, or flow again (other replication answers,
-/// OffsetsForLeaderEpoch's, pass).
-fn fetch_responses(hold: bool, from: NodeId, to: NodeId) -> Fault {
-    let (kind, from, to) = ("fetch_response".to_string(), Some(from), Some(to));
+/// Messages of `kind` from `from` to `to` wait, or flow again.
+fn held_kind(hold: bool, kind: &str, from: NodeId, to: NodeId) -> Fault {
+    let (kind, from, to) = (kind.to_string(), Some(from), Some(to));
     match hold {
         true => Fault::HoldKind { kind, from, to },
         false => Fault::ReleaseKind { kind, from, to },
     }
+}
+
+/// Fetch responses from `from` to `to` wait, or flow again (other replication answers,
+/// OffsetsForLeaderEpoch's, pass).
+fn fetch_responses(hold: bool, from: NodeId, to: NodeId) -> Fault {
+    held_kind(hold, "fetch_response", from, to)
 }
 
 #[test]
@@ -350,13 +355,7 @@ fn kip101_without_kip279_cuts_committed_records_when_the_new_leader_lacks_the_fo
 /// below its log end. The controller's link to n3 heals with `heal`.
 fn stale_follower(heal: Vec<(u64, Fault)>) -> Vec<(u64, Fault)> {
     let [n1, n2, n3] = BROKERS;
-    let heartbeats = |hold: bool| {
-        let (kind, from, to) = ("heartbeat_request".to_string(), Some(n1), Some(CONTROLLER));
-        match hold {
-            true => Fault::HoldKind { kind, from, to },
-            false => Fault::ReleaseKind { kind, from, to },
-        }
-    };
+    let heartbeats = |hold| held_kind(hold, "heartbeat_request", n1, CONTROLLER);
     let cut = Fault::PartitionOneWay {
         from: vec![CONTROLLER],
         to: vec![n3],

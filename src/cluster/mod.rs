@@ -21,7 +21,7 @@ mod targeted;
 
 pub use case::{outcome_name, Case, CaseError, Replayed, CASE_FORMAT};
 pub use config::{ClusterSpec, NodeConfig, Timing};
-pub use coverage::{hazards, PROTOCOL_HAZARDS};
+pub use coverage::{hazards, ProtocolHazard, PROTOCOL_HAZARDS};
 pub use kafka_run::{KafkaOutcome, KafkaRun};
 pub use oracle::{entry, judge, observe, oracle_config, quiescence};
 pub use pipeline::{pipeline_configs, pipeline_swarm};
