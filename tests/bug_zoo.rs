@@ -263,13 +263,18 @@ fn no_idempotent_dedup_appends_a_retried_batch_twice() {
 
 #[test]
 fn truncate_to_hw_cuts_committed_records_that_the_elected_follower_then_overwrites() {
-    // reference/kafka.md's sequence on t-1 (replicas n2, n3, n1): n2 leads and crashes; n3
-    // is elected and n1 starts following it, truncating to its high watermark, which lags
-    // the leader's by the last fetch round. n3's answers to n1 are held, so n1 cannot fetch
-    // back what it cut; n3 then loses power and n1, still in the ISR, is elected. The fixed
-    // follower truncates by leader epoch (its request is held too) and keeps everything.
+    // reference/kafka.md's sequence on t-1 (replicas n2, n3, n1): n2 leads; its answers to
+    // n1 are held for the last 100 ms before it crashes, so n1 holds a record n2 committed
+    // on n1's own fetch but knows a high watermark one record behind (a follower learns
+    // the high watermark from the answer after the fetch that moved it). n3 is elected and
+    // n1 starts following it, truncating to that high watermark. n3's answers to n1 are
+    // held, so n1 cannot fetch back what it cut; n3 then loses power and n1, still in the
+    // ISR, is elected. The fixed follower truncates by leader epoch (its request is held
+    // too) and keeps everything.
     let schedule = vec![
+        (1_900, fetch_responses(true, BROKERS[1], LEADER)),
         (2_000, crash(BROKERS[1], CrashMode::Process)),
+        (2_000, fetch_responses(false, BROKERS[1], LEADER)),
         (
             2_000,
             Fault::Hold {

@@ -65,6 +65,7 @@ fn fetch(replica: Option<(i32, i64)>, epoch: i32) -> Msg {
         fetch_offset: 0,
         current_leader_epoch: epoch,
         bytes_max: 1024,
+        max_wait_ms: 0,
     })
 }
 

@@ -7,7 +7,7 @@
 mod cluster_common;
 
 use cluster_common::{configs, produce_errors, run, timed, Outcome, BROKERS, CLIENT, CONTROLLER};
-use odradek::protocol::ErrorCode;
+use odradek::protocol::{ErrorCode, Msg};
 use odradek_sim::{CrashMode, Fault, NodeId, PowerLoss, Scenario};
 
 const FAULTS_MS: u64 = 6_000;
@@ -91,9 +91,19 @@ fn acks_all_writes_survive_any_single_brokers_power_loss() {
 fn stale_leader_cut_off_by_a_partition_is_fenced_truncates_and_reconverges() {
     // The leader keeps its client but loses the controller and its followers: it appends
     // what the client sends, cannot commit it, is fenced, and truncates after the heal.
+    // Its fetch answers stop 10 ms before the partition, so the client's last produce is
+    // appended but never replicated (followers fetch it within a round trip otherwise).
+    let held = |hold| {
+        let (kind, from, to) = ("fetch_response".to_string(), Some(LEADER), None);
+        match hold {
+            true => Fault::HoldKind { kind, from, to },
+            false => Fault::ReleaseKind { kind, from, to },
+        }
+    };
     let (sim, checker, result) = run(
         1,
         &scenario(vec![
+            (1_990, held(true)),
             (
                 2_000,
                 Fault::Partition {
@@ -101,6 +111,7 @@ fn stale_leader_cut_off_by_a_partition_is_fenced_truncates_and_reconverges() {
                 },
             ),
             (3_500, Fault::HealPartitions),
+            (3_500, held(false)),
         ]),
         configs(u64::MAX, Some(FAULTS_MS + 1_500)),
     );
@@ -300,5 +311,75 @@ fn a_controlled_shutdown_restarts_clean_and_keeps_its_elr_standing() {
         crashed.elections_by_kind.get("LastKnownLeader"),
         Some(&1),
         "{crashed:?}"
+    );
+}
+
+#[test]
+fn an_alter_partition_settled_by_newer_metadata_leaves_no_timer_to_reset_the_controller_link() {
+    // n3's fetch answers stop until it leaves the ISR; then the controller's answers to
+    // the leader's AlterPartition are held while n3 catches up: the expansion commits, and
+    // its push (a connection of its own) settles the leader's pending ISR. Its timeout must
+    // go with it: fired, it would reset the leader's healthy controller connection.
+    let control_answers = |hold| {
+        let kind = "alter_partition_response".to_string();
+        let (from, to) = (Some(CONTROLLER), Some(LEADER));
+        match hold {
+            true => Fault::HoldKind { kind, from, to },
+            false => Fault::ReleaseKind { kind, from, to },
+        }
+    };
+    let replication = |hold| {
+        let (from, to, channel) = (LEADER, BROKERS[2], Some(odradek::protocol::REPLICATION));
+        match hold {
+            true => Fault::Hold { from, to, channel },
+            false => Fault::Release { from, to, channel },
+        }
+    };
+    let (sim, _, result) = run(
+        1,
+        &scenario(vec![
+            (1_000, replication(true)),
+            (2_800, control_answers(true)),
+            (3_000, replication(false)),
+            (4_500, control_answers(false)),
+        ]),
+        configs(u64::MAX, Some(FAULTS_MS + 1_500)),
+    );
+    let o = result.expect("passes");
+    println!("settled_by_push: {o:?}");
+    assert!(o.isr_shrinks >= 1 && o.isr_expansions >= 1, "{o:?}");
+    let fired = (sim.trace().entries().iter())
+        .filter(|e| {
+            matches!(
+                &e.event,
+                odradek_sim::Event::Fire {
+                    timer: odradek::cluster::Timer::Broker(
+                        odradek::broker::BrokerTimer::AlterPartitionTimeout(_)
+                    ),
+                    ..
+                }
+            )
+        })
+        .count();
+    assert_eq!(fired, 0, "no AlterPartition timeout outlives its proposal");
+    // The hazard: the push of the expansion reached the leader before any answer to it.
+    let mut proposed = false;
+    let mut settled_by_push = false;
+    for e in sim.trace().entries() {
+        match &e.message {
+            Some(Msg::AlterPartitionRequest(r)) if r.new_isr.len() == 3 => proposed = true,
+            Some(Msg::AlterPartitionResponse(_)) if proposed => break,
+            Some(Msg::PartitionChange { state, .. })
+                if proposed && state.isr.len() == 3 && e.event.node() == Some(LEADER) =>
+            {
+                settled_by_push = true;
+                break;
+            }
+            _ => {}
+        }
+    }
+    assert!(
+        settled_by_push,
+        "the push settled the expansion before its answer"
     );
 }

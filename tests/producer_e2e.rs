@@ -374,13 +374,15 @@ fn same_seed_gives_the_same_trace_hash() {
     }
 }
 
-/// Swarm seeds on which the oracle's `strong-isr` caught the leader dropping a pending ISR
-/// expansion whose answer was lost while the controller had committed it: the leader's
-/// high watermark then ran over a smaller ISR than the controller's. Each seed must still
-/// propose an ISR change again after losing its outcome (the hazard), and stay clean.
+/// The oracle's `strong-isr` caught the leader dropping a pending ISR expansion whose
+/// answer was lost while the controller had committed it (swarm seeds
+/// 4,092,713,236,197,795,948 and 12,034,321,984,470,910,171 before long-poll fetches
+/// changed their runs): the leader's high watermark then ran over a smaller ISR than the
+/// controller's. These seeds propose an ISR change again after losing its outcome (the
+/// hazard), and must stay clean.
 #[test]
 fn a_pending_isr_expansion_stays_pending_until_its_outcome_is_known() {
-    for seed in [4_092_713_236_197_795_948, 12_034_321_984_470_910_171] {
+    for seed in [8_709_371_129_873_690_708, 3_326_683_750_974_675_154] {
         let mut sim: Simulation<KafkaNode> =
             Simulation::new(configs(seed, producer_config()), &swarm(seed), seed).expect("valid");
         let _ = sim.run(&mut |_| Ok(()));
@@ -542,12 +544,13 @@ fn acks_all_at_leader_append_loses_acked_records_to_a_leader_power_loss() {
 /// where the broker registered clean, resumed leadership in its old epoch
 /// (`hw-regression`) and, once that was fixed, was elected from the ISR without the
 /// records it cut (`lost-write`). A marker with a cut is an unclean restart; a clean
-/// re-registration resigns leadership. The hazard happens on seed 26 of the default Kafka
-/// scenario (the swarm seed's own run no longer reaches it since markers wait for the
-/// controller to hear of a start's losses).
+/// re-registration resigns leadership. The hazard happens on seed 137 of the default Kafka
+/// scenario (the first seed that reaches it since long-poll fetches; the swarm seed's own
+/// run no longer reaches it since markers wait for the controller to hear of a start's
+/// losses).
 #[test]
 fn a_clean_shutdown_marker_does_not_vouch_for_a_log_damaged_since() {
-    let (outcome, sim) = odradek::cluster::KafkaRun::default().run(26);
+    let (outcome, sim) = odradek::cluster::KafkaRun::default().run(137);
     let marked_but_cut = sim.log().iter().any(|o| {
         matches!(
             &o.what,

@@ -18,8 +18,11 @@ pub struct BrokerConfig {
     pub heartbeat_ms: u64,
     /// A follower not caught up this long leaves the ISR (`replica.lag.time.max.ms`).
     pub replica_lag_time_max_ms: u64,
-    /// A follower's pause after an empty fetch or an error.
+    /// A follower's pause after a failed fetch.
     pub replica_fetch_backoff_ms: u64,
+    /// How long a follower's fetch may wait at the leader for data
+    /// (`replica.fetch.wait.max.ms`).
+    pub replica_fetch_wait_max_ms: u64,
     /// A follower's or leader's request to another broker times out after this.
     pub replica_request_timeout_ms: u64,
     /// Between high-watermark checkpoints
@@ -41,6 +44,8 @@ pub enum BrokerTimer {
     Fetch(TopicPartition),
     /// A follower's request to its leader went unanswered.
     FetchTimeout(TopicPartition),
+    /// A fetch held for lack of data has waited its `max_wait_ms`: answer it.
+    FetchWait(TopicPartition, odradek_sim::Peer),
     /// A leader's follower has not caught up for `replica.lag.time.max.ms`.
     ReplicaLag(TopicPartition, BrokerId),
     /// An AlterPartition went unanswered.

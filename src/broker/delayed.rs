@@ -1,12 +1,69 @@
-//! Produce requests waiting for replication (Kafka's produce purgatory), kept per client
-//! connection in request order so responses leave in the order requests came, as Kafka
-//! answers a connection's requests in order.
+//! Requests a leader holds before it answers (Kafka's purgatories).
+//!
+//! Produces wait for replication, kept per client connection in request order so
+//! responses leave in the order requests came, as Kafka answers a connection's requests
+//! in order. Fetches with nothing to return wait for data or their `max_wait_ms`, one per
+//! partition and connection. Kafka's fetch names every partition a client reads from that
+//! broker, so holding it mutes the connection without delaying anything else; Odradek's
+//! fetch names one partition, so a held fetch does not mute its connection, and answers to
+//! fetches of different partitions may leave out of request order. Clients match fetch
+//! answers by partition.
 
 use std::collections::{BTreeMap, VecDeque};
 
 use odradek_sim::Peer;
 
-use crate::protocol::{ErrorCode, PartitionProduceResponse, TopicPartition};
+use crate::protocol::{ErrorCode, FetchRequest, PartitionProduceResponse, TopicPartition};
+
+/// Fetches held until their partition has something for them or their wait ends.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Hash)]
+pub struct HeldFetches {
+    held: BTreeMap<(TopicPartition, Peer), FetchRequest>,
+}
+
+impl HeldFetches {
+    /// Holds `req` from `from`; returns the fetch it replaces, which must be answered.
+    pub fn hold(&mut self, from: Peer, req: FetchRequest) -> Option<FetchRequest> {
+        self.held.insert((req.tp.clone(), from), req)
+    }
+
+    /// Releases the fetch of `tp` from `from`.
+    pub fn release(&mut self, tp: &TopicPartition, from: Peer) -> Option<FetchRequest> {
+        self.held.remove(&(tp.clone(), from))
+    }
+
+    /// Releases every fetch `ready` accepts, in key order.
+    pub fn release_ready(
+        &mut self,
+        mut ready: impl FnMut(&FetchRequest) -> bool,
+    ) -> Vec<(Peer, FetchRequest)> {
+        let keys: Vec<_> = (self.held.iter())
+            .filter(|(_, req)| ready(req))
+            .map(|(key, _)| key.clone())
+            .collect();
+        (keys.into_iter())
+            .filter_map(|key| Some((key.1, self.held.remove(&key)?)))
+            .collect()
+    }
+
+    /// Drops the fetches of `peer` (its connection was reset: answers would be lost);
+    /// returns their partitions, whose wait timers must be cancelled.
+    pub fn forget(&mut self, peer: Peer) -> Vec<TopicPartition> {
+        let tps: Vec<TopicPartition> = (self.held.keys())
+            .filter(|(_, from)| *from == peer)
+            .map(|(tp, _)| tp.clone())
+            .collect();
+        for tp in &tps {
+            self.held.remove(&(tp.clone(), peer));
+        }
+        tps
+    }
+
+    /// Whether no fetch is held.
+    pub fn is_empty(&self) -> bool {
+        self.held.is_empty()
+    }
+}
 
 /// One partition of a produce waiting for its high watermark.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
@@ -37,6 +94,9 @@ pub struct DelayedProduce {
 pub struct Purgatory {
     queues: BTreeMap<Peer, VecDeque<DelayedProduce>>,
 }
+
+/// Produce answers ready to send, each to its client.
+pub(super) type Completed = Vec<(Peer, Vec<PartitionProduceResponse>)>;
 
 /// How a waiting partition stands now.
 pub enum Verdict {
@@ -75,12 +135,15 @@ impl Purgatory {
         }
     }
 
-    /// Resolves waits with `judge` and pops every head that is complete, in order.
+    /// Resolves waits with `judge` and pops every head that is complete, in order; also
+    /// returns the (partition, required offset) of every wait resolved, whose timeout
+    /// timers are no longer needed.
     pub fn complete(
         &mut self,
         mut judge: impl FnMut(&Waiting) -> Verdict,
-    ) -> Vec<(Peer, Vec<PartitionProduceResponse>)> {
+    ) -> (Completed, Vec<(TopicPartition, i64)>) {
         let mut done = Vec::new();
+        let mut resolved = Vec::new();
         for (client, queue) in &mut self.queues {
             for delayed in queue.iter_mut() {
                 let mut still = Vec::new();
@@ -88,6 +151,7 @@ impl Purgatory {
                     match judge(&wait) {
                         Verdict::Wait => still.push(wait),
                         Verdict::Done(error) => {
+                            resolved.push((wait.tp.clone(), wait.required_offset));
                             let result = &mut delayed.results[wait.index];
                             result.error = error;
                             if error != ErrorCode::None {
@@ -104,6 +168,6 @@ impl Purgatory {
             }
         }
         self.queues.retain(|_, queue| !queue.is_empty());
-        done
+        (done, resolved)
     }
 }

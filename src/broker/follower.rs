@@ -6,6 +6,12 @@
 //! ends and starts fetching; if not, it truncates to where its own largest epoch below
 //! ends and asks again. Every request carries the follower's view of the leader epoch and
 //! is fenced if stale (KIP-320); the follower never falls back to its high watermark.
+//!
+//! Fetching: the leader holds a fetch that finds nothing new for up to
+//! `replica.fetch.wait.max.ms`, so the follower asks again as soon as any answer arrives
+//! and backs off only after an error. It learns the high watermark from answers, so it
+//! knows one a round behind the leader's: the fetch that moves it is answered only when the
+//! next batch arrives or its wait ends.
 
 use odradek_invariants::{Observation, TruncationCause};
 use odradek_sim::Peer;
@@ -80,6 +86,7 @@ impl Broker {
     fn send_to_leader(&mut self, ctx: &mut KCtx<'_>, tp: &TopicPartition) {
         let (me, broker_epoch) = (self.id, self.broker_epoch.unwrap_or(-1));
         let timeout_ms = self.config.replica_request_timeout_ms;
+        let max_wait_ms = u32::try_from(self.config.replica_fetch_wait_max_ms).unwrap_or(u32::MAX);
         let Some(partition) = self.partitions.get_mut(tp) else {
             return;
         };
@@ -112,6 +119,7 @@ impl Broker {
                 fetch_offset: leo,
                 current_leader_epoch: epoch,
                 bytes_max: FETCH_BYTES_MAX,
+                max_wait_ms,
             }),
         };
         follower.in_flight = true;
@@ -274,11 +282,8 @@ impl Broker {
                 as_leader: false,
             });
         }
-        if got_records {
-            self.send_to_leader(ctx, &tp);
-        } else {
-            self.backoff(ctx, &tp);
-        }
+        // An empty answer means the leader held the fetch for its whole wait: ask again.
+        self.send_to_leader(ctx, &tp);
         Ok(())
     }
 

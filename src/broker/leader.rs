@@ -166,7 +166,7 @@ impl Broker {
         let min_isr = self.config.min_insync_replicas;
         let min_isr_checked = !self.config.bugs.on(Bug::NoMinIsrCheck);
         let partitions = &self.partitions;
-        let done = self.purgatory.complete(|wait| {
+        let (done, resolved) = self.purgatory.complete(|wait| {
             let Some(partition) = partitions.get(&wait.tp) else {
                 return Verdict::Done(ErrorCode::RequestTimedOut);
             };
@@ -186,103 +186,188 @@ impl Broker {
                 Verdict::Wait
             }
         });
+        for (tp, required_offset) in resolved {
+            ctx.cancel_timer(BrokerTimer::ProduceTimeout(tp, required_offset));
+        }
         for (client, partitions) in done {
             ctx.send(client, Msg::ProduceResponse(ProduceResponse { partitions }));
         }
     }
 
     /// Serves a fetch from a follower (which also reports its log end offset) or a
-    /// consumer (only below the high watermark).
+    /// consumer (only below the high watermark). A fetch that finds nothing to return is
+    /// held, up to its `max_wait_ms`, until its partition has something for it.
     pub(super) fn on_fetch(
         &mut self,
         ctx: &mut KCtx<'_>,
         from: Peer,
         req: FetchRequest,
     ) -> Result<(), Halted> {
-        let (error, records) = match self.serve_fetch(ctx, &req) {
-            Ok(records) => (ErrorCode::None, records),
-            Err(FetchFailure::Error(error)) => (error, bytes::Bytes::new()),
-            Err(FetchFailure::Halted) => return Err(Halted),
+        let checked = self.check_fetch(&req);
+        if checked.is_ok() {
+            if let Some((replica, broker_epoch)) = req.replica {
+                self.note_follower_fetch(ctx, &req, replica, broker_epoch);
+            }
+        }
+        let answer = match checked {
+            Ok(()) => self.read_fetch(ctx, &req)?,
+            Err(error) => (error, bytes::Bytes::new()),
         };
-        let (high_watermark, log_start_offset) =
-            self.partitions.get(&req.tp).map_or((-1, -1), |p| {
-                (p.log.high_watermark(), p.log.log_start_offset())
-            });
-        let resp = FetchResponse {
-            tp: req.tp.clone(),
-            error,
-            current_leader_epoch: req.current_leader_epoch,
-            fetch_offset: req.fetch_offset,
-            high_watermark,
-            log_start_offset,
-            records,
-        };
-        ctx.send(from, Msg::FetchResponse(resp));
-        if req.replica.is_some() {
+        let wait = answer.0 == ErrorCode::None && answer.1.is_empty() && req.max_wait_ms > 0;
+        let (replica, tp) = (req.replica.is_some(), req.tp.clone());
+        if wait {
+            let timer = BrokerTimer::FetchWait(tp.clone(), from);
+            ctx.set_timer(timer, u64::from(req.max_wait_ms));
+            if let Some(replaced) = self.held_fetches.hold(from, req) {
+                let answer = self.answer_held(ctx, &replaced)?;
+                send_fetch_response(ctx, from, &replaced, answer, &self.partitions);
+            }
+        } else {
+            send_fetch_response(ctx, from, &req, answer, &self.partitions);
+        }
+        if replica {
             self.complete_delayed(ctx);
-            self.maybe_update_isr(ctx, &req.tp);
+            self.maybe_update_isr(ctx, &tp);
         }
         Ok(())
     }
 
-    fn serve_fetch(
+    /// Answers every held fetch whose partition has something for it now: new data, an
+    /// error (leadership moved, the epoch changed, the offset left the log) or a log cut
+    /// below it. Runs after every event, so no change is missed.
+    pub(super) fn release_held_fetches(&mut self, ctx: &mut KCtx<'_>) -> Result<(), Halted> {
+        if self.held_fetches.is_empty() {
+            return Ok(());
+        }
+        let mut held = std::mem::take(&mut self.held_fetches);
+        let ready = held.release_ready(|req| match self.check_fetch(req) {
+            Err(_) => true,
+            Ok(()) => {
+                let log = &self.partitions[&req.tp].log;
+                let end = match req.replica {
+                    Some(_) => log.log_end_offset(),
+                    None => log.high_watermark(),
+                };
+                end != req.fetch_offset
+            }
+        });
+        self.held_fetches = held;
+        for (from, req) in ready {
+            ctx.cancel_timer(BrokerTimer::FetchWait(req.tp.clone(), from));
+            let answer = self.answer_held(ctx, &req)?;
+            send_fetch_response(ctx, from, &req, answer, &self.partitions);
+        }
+        Ok(())
+    }
+
+    /// The held fetch of `tp` from `from` waited its `max_wait_ms`: answer it as things
+    /// stand.
+    pub(super) fn on_fetch_wait(
+        &mut self,
+        ctx: &mut KCtx<'_>,
+        tp: &TopicPartition,
+        from: Peer,
+    ) -> Result<(), Halted> {
+        if let Some(req) = self.held_fetches.release(tp, from) {
+            let answer = self.answer_held(ctx, &req)?;
+            send_fetch_response(ctx, from, &req, answer, &self.partitions);
+        }
+        Ok(())
+    }
+
+    /// Drops the held fetches of a reset connection.
+    pub(super) fn forget_held_fetches(&mut self, ctx: &mut KCtx<'_>, peer: Peer) {
+        for tp in self.held_fetches.forget(peer) {
+            ctx.cancel_timer(BrokerTimer::FetchWait(tp, peer));
+        }
+    }
+
+    fn answer_held(
         &mut self,
         ctx: &mut KCtx<'_>,
         req: &FetchRequest,
-    ) -> Result<bytes::Bytes, FetchFailure> {
-        let partition = self
-            .partitions
-            .get_mut(&req.tp)
-            .ok_or(ErrorCode::NotLeaderOrFollower)?;
+    ) -> Result<(ErrorCode, bytes::Bytes), Halted> {
+        match self.check_fetch(req) {
+            Ok(()) => self.read_fetch(ctx, req),
+            Err(error) => Ok((error, bytes::Bytes::new())),
+        }
+    }
+
+    /// Whether this replica may serve `req`: it leads the partition in the request's
+    /// epoch (KIP-320 fencing) and the offset lies within its log.
+    fn check_fetch(&self, req: &FetchRequest) -> Result<(), ErrorCode> {
+        let partition = (self.partitions.get(&req.tp)).ok_or(ErrorCode::NotLeaderOrFollower)?;
         let epoch = partition.leader_epoch;
-        let Role::Leader(leader) = &mut partition.role else {
-            return Err(ErrorCode::NotLeaderOrFollower.into());
+        let Role::Leader(leader) = &partition.role else {
+            return Err(ErrorCode::NotLeaderOrFollower);
         };
         let fenced = !(req.replica.is_some() && self.config.bugs.on(Bug::NoEpochFencing));
         if fenced && (req.replica.is_some() || req.current_leader_epoch >= 0) {
             if req.current_leader_epoch < epoch {
-                return Err(ErrorCode::FencedLeaderEpoch.into());
+                return Err(ErrorCode::FencedLeaderEpoch);
             }
             if req.current_leader_epoch > epoch {
-                return Err(ErrorCode::UnknownLeaderEpoch.into());
+                return Err(ErrorCode::UnknownLeaderEpoch);
             }
         }
         let log = &partition.log;
         if !(log.log_start_offset()..=log.log_end_offset()).contains(&req.fetch_offset) {
-            return Err(ErrorCode::OffsetOutOfRange.into());
+            return Err(ErrorCode::OffsetOutOfRange);
         }
-        let limits = match req.replica {
-            Some((replica, broker_epoch)) => {
-                let leo = log.log_end_offset();
-                let view = leader
-                    .followers
-                    .get_mut(&replica)
-                    .ok_or(ErrorCode::NotLeaderOrFollower)?;
-                view.log_end_offset = Some(req.fetch_offset);
-                view.broker_epoch = broker_epoch;
-                if req.fetch_offset >= view.caught_up_target || req.fetch_offset == leo {
-                    view.lagging = false;
-                    let lag = BrokerTimer::ReplicaLag(req.tp.clone(), replica);
-                    ctx.set_timer(lag, self.config.replica_lag_time_max_ms);
-                }
-                view.caught_up_target = leo;
-                ReadLimits::to_log_end(FETCH_BYTES_MAX as usize)
+        match req.replica {
+            Some((replica, _)) if !leader.followers.contains_key(&replica) => {
+                Err(ErrorCode::NotLeaderOrFollower)
             }
-            None => ReadLimits::to_offset(req.bytes_max as usize, log.high_watermark()),
-        };
-        if req.replica.is_some() {
-            self.maybe_advance_hw(ctx, &req.tp);
+            _ => Ok(()),
         }
+    }
+
+    /// What a follower's fetch tells the leader: the follower's log end offset, whether it
+    /// caught up, and with them perhaps a higher high watermark.
+    fn note_follower_fetch(
+        &mut self,
+        ctx: &mut KCtx<'_>,
+        req: &FetchRequest,
+        replica: BrokerId,
+        broker_epoch: i64,
+    ) {
+        let partition = self.partitions.get_mut(&req.tp).expect("checked");
+        let leo = partition.log.log_end_offset();
+        let Role::Leader(leader) = &mut partition.role else {
+            return;
+        };
+        let view = leader.followers.get_mut(&replica).expect("checked");
+        view.log_end_offset = Some(req.fetch_offset);
+        view.broker_epoch = broker_epoch;
+        if req.fetch_offset >= view.caught_up_target || req.fetch_offset == leo {
+            view.lagging = false;
+            let lag = BrokerTimer::ReplicaLag(req.tp.clone(), replica);
+            ctx.set_timer(lag, self.config.replica_lag_time_max_ms);
+        }
+        view.caught_up_target = leo;
+        self.maybe_advance_hw(ctx, &req.tp);
+    }
+
+    /// Reads what a checked fetch may return: a follower to the log end, a consumer below
+    /// the high watermark.
+    fn read_fetch(
+        &mut self,
+        ctx: &mut KCtx<'_>,
+        req: &FetchRequest,
+    ) -> Result<(ErrorCode, bytes::Bytes), Halted> {
         let partition = &self.partitions[&req.tp];
+        let limits = match req.replica {
+            Some(_) => ReadLimits::to_log_end(FETCH_BYTES_MAX as usize),
+            None => ReadLimits::to_offset(req.bytes_max as usize, partition.log.high_watermark()),
+        };
         match partition.log.read(ctx.disk(), req.fetch_offset, limits) {
-            Ok(read) => Ok(read.bytes),
+            Ok(read) => Ok((ErrorCode::None, read.bytes)),
             Err(error @ LogError::Corrupt { .. }) => {
                 // Our own committed data is damaged: stop serving it. The restart's scan
                 // cuts the log at the damage and the broker re-registers unclean.
-                halt(ctx, error);
-                Err(FetchFailure::Halted)
+                Err(halt(ctx, error))
             }
-            Err(_) => Err(ErrorCode::KafkaStorageError.into()),
+            Err(_) => Ok((ErrorCode::KafkaStorageError, bytes::Bytes::new())),
         }
     }
 
@@ -538,9 +623,10 @@ impl Broker {
             .get_mut(&state.tp)
             .and_then(|p| p.leader_in(state.leader_epoch))
         {
-            if state.partition_epoch > leader.partition_epoch {
-                // Newer metadata settles whatever was pending.
+            if state.partition_epoch > leader.partition_epoch && leader.pending_isr.is_some() {
+                // Newer metadata settles whatever was pending, and its timeout with it.
                 leader.pending_isr = None;
+                ctx.cancel_timer(BrokerTimer::AlterPartitionTimeout(state.tp.clone()));
             }
             leader.isr = state.isr.clone();
             leader.partition_epoch = state.partition_epoch;
@@ -603,18 +689,6 @@ impl Broker {
     }
 }
 
-/// Why a fetch got no records.
-enum FetchFailure {
-    Error(ErrorCode),
-    Halted,
-}
-
-impl From<ErrorCode> for FetchFailure {
-    fn from(error: ErrorCode) -> Self {
-        FetchFailure::Error(error)
-    }
-}
-
 fn dummy_view() -> ReplicaView {
     ReplicaView {
         log_end_offset: None,
@@ -642,4 +716,28 @@ fn single_batch(records: &[u8]) -> Result<BatchHeader, ErrorCode> {
         .verify_crc(records)
         .map_err(|_| ErrorCode::CorruptMessage)?;
     Ok(header)
+}
+
+/// Sends the answer to `req`, with the partition's high watermark and log start as they
+/// are now.
+fn send_fetch_response(
+    ctx: &mut KCtx<'_>,
+    to: Peer,
+    req: &FetchRequest,
+    (error, records): (ErrorCode, bytes::Bytes),
+    partitions: &std::collections::BTreeMap<TopicPartition, Partition>,
+) {
+    let (high_watermark, log_start_offset) = partitions.get(&req.tp).map_or((-1, -1), |p| {
+        (p.log.high_watermark(), p.log.log_start_offset())
+    });
+    let resp = FetchResponse {
+        tp: req.tp.clone(),
+        error,
+        current_leader_epoch: req.current_leader_epoch,
+        fetch_offset: req.fetch_offset,
+        high_watermark,
+        log_start_offset,
+        records,
+    };
+    ctx.send(to, Msg::FetchResponse(resp));
 }

@@ -4,7 +4,8 @@
 //! It owns its logs (recovered at startup from its disk alone), its registration with the
 //! controller (a new broker epoch per process) and every partition's role. As a leader it
 //! serves produce (acks 0, 1, all with `min.insync.replicas`), consumer and follower
-//! fetches (fenced by leader epoch, KIP-320), ListOffsets (KIP-207) and Metadata; it keeps
+//! fetches (fenced by leader epoch, KIP-320; a fetch with nothing to return is held until
+//! data arrives or its `max_wait_ms` passes), ListOffsets (KIP-207) and Metadata; it keeps
 //! the high watermark over the maximal ISR and asks the controller to shrink or expand the
 //! ISR. As a follower it truncates by leader epoch (KIP-101, KIP-279) and fetches. It
 //! reads no clock: lag, timeouts and backoffs are timers. Malformed or unexpected
@@ -19,7 +20,7 @@ mod partition;
 mod producer_state;
 
 pub use config::{BrokerConfig, BrokerTimer};
-pub use delayed::{DelayedProduce, Purgatory, Waiting};
+pub use delayed::{DelayedProduce, HeldFetches, Purgatory, Waiting};
 pub use partition::{FollowerPhase, FollowerState, LeaderState, Partition, ReplicaView, Role};
 pub use producer_state::{ProducerStates, SequenceCheck, DEDUP_BATCHES_MAX};
 
@@ -66,6 +67,8 @@ pub struct Broker {
     partitions: BTreeMap<TopicPartition, Partition>,
     /// Produces waiting for replication.
     purgatory: Purgatory,
+    /// Fetches waiting for data.
+    held_fetches: HeldFetches,
 }
 
 impl Node for Broker {
@@ -87,6 +90,7 @@ impl Node for Broker {
             metadata: BTreeMap::new(),
             partitions: BTreeMap::new(),
             purgatory: Purgatory::default(),
+            held_fetches: HeldFetches::default(),
         }
     }
 
@@ -104,12 +108,12 @@ impl Node for Broker {
 
     /// Dispatches a request or response.
     fn on_message(&mut self, ctx: &mut KCtx<'_>, from: Peer, msg: Msg) {
-        let _halted = self.handle(ctx, from, msg);
+        let _halted = (self.handle(ctx, from, msg)).and_then(|()| self.release_held_fetches(ctx));
     }
 
     /// Handles a timer.
     fn on_timer(&mut self, ctx: &mut KCtx<'_>, timer: BrokerTimer) {
-        let _halted = match timer {
+        let handled = match timer {
             BrokerTimer::Heartbeat => {
                 self.on_heartbeat_timer(ctx);
                 Ok(())
@@ -122,10 +126,13 @@ impl Node for Broker {
             }
             BrokerTimer::ReplicaLag(tp, replica) => self.on_replica_lag(ctx, &tp, replica),
             BrokerTimer::AlterPartitionTimeout(tp) => {
-                // The outcome is unknown: redial and propose the same ISR again.
-                ctx.disconnect(self.controller());
-                self.control_in_flight = false;
-                self.propose_pending_isr(ctx, &tp);
+                // The outcome is unknown: redial and propose the same ISR again (every
+                // path that settles a proposal cancels its timer; the check is a guard).
+                if self.pending_isr(&tp) {
+                    ctx.disconnect(self.controller());
+                    self.control_in_flight = false;
+                    self.propose_pending_isrs(ctx);
+                }
                 Ok(())
             }
             BrokerTimer::ShutdownTimeout => {
@@ -137,7 +144,9 @@ impl Node for Broker {
                 self.complete_delayed(ctx);
                 Ok(())
             }
+            BrokerTimer::FetchWait(tp, from) => self.on_fetch_wait(ctx, &tp, from),
         };
+        let _halted = handled.and_then(|()| self.release_held_fetches(ctx));
     }
 
     /// A connection was reset by the other end or the network.
@@ -156,9 +165,14 @@ impl Node for Broker {
             REPLICATION if peer.role == odradek_sim::Role::Server => {
                 self.leader_connection_lost(ctx, broker_id(peer.node));
             }
-            CLIENT => self.purgatory.forget(peer),
+            REPLICATION => self.forget_held_fetches(ctx, peer),
+            CLIENT => {
+                self.purgatory.forget(peer);
+                self.forget_held_fetches(ctx, peer);
+            }
             _ => {}
         }
+        let _halted = self.release_held_fetches(ctx);
     }
 
     /// Kafka's controlled shutdown: asks the controller to move this broker's leaderships
@@ -197,6 +211,12 @@ impl Broker {
     /// The broker's current registration epoch.
     pub fn broker_epoch(&self) -> Option<i64> {
         self.broker_epoch
+    }
+
+    /// Whether a proposed ISR of `tp` awaits its outcome.
+    fn pending_isr(&self, tp: &TopicPartition) -> bool {
+        (self.partitions.get(tp))
+            .is_some_and(|p| matches!(&p.role, Role::Leader(l) if l.pending_isr.is_some()))
     }
 
     fn controller(&self) -> Peer {
@@ -413,6 +433,8 @@ impl Broker {
     /// the controller never heard of what this process's start lost) and exits. A disk
     /// error halts instead: that restart is unclean.
     fn shut_down(&mut self, ctx: &mut KCtx<'_>) {
+        // Exiting closes every connection: held fetches are never answered.
+        self.held_fetches = HeldFetches::default();
         for (_, partition) in std::mem::take(&mut self.partitions) {
             let closed = match self.clean {
                 true => partition.log.close(ctx.disk()),

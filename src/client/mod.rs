@@ -286,6 +286,7 @@ impl Client {
                     fetch_offset: *offset,
                     current_leader_epoch: -1,
                     bytes_max: 64 * 1024,
+                    max_wait_ms: 0,
                 };
                 (Pending::Fetch(leader), Msg::FetchRequest(req))
             }

@@ -21,8 +21,12 @@ pub struct Timing {
     pub session_timeout_ms: u64,
     /// A follower not caught up this long leaves the ISR (`replica.lag.time.max.ms`).
     pub replica_lag_time_max_ms: u64,
-    /// A follower's pause after an empty fetch or an error.
+    /// A follower's pause after a failed fetch (`replica.fetch.backoff.ms`, 1000).
     pub replica_fetch_backoff_ms: u64,
+    /// How long a leader may hold a follower's fetch that has nothing to return
+    /// (`replica.fetch.wait.max.ms`, 500): a third of the request timeout here, so a held
+    /// fetch and its answer fit within it, as in Kafka.
+    pub replica_fetch_wait_max_ms: u64,
     /// A follower's or leader's request to another broker times out after this.
     pub replica_request_timeout_ms: u64,
     /// Between high-watermark checkpoints
@@ -46,7 +50,8 @@ impl Default for Timing {
             session_timeout_ms: SESSION_TIMEOUT_MS_DEFAULT,
             replica_lag_time_max_ms: REPLICA_LAG_TIME_MAX_MS_DEFAULT,
             replica_fetch_backoff_ms: 10,
-            replica_request_timeout_ms: 300,
+            replica_fetch_wait_max_ms: REPLICA_REQUEST_TIMEOUT_MS_DEFAULT / 3,
+            replica_request_timeout_ms: REPLICA_REQUEST_TIMEOUT_MS_DEFAULT,
             hw_checkpoint_ms: 1_000,
             periodic_timers: true,
         }
@@ -59,6 +64,9 @@ const HEARTBEAT_MS_DEFAULT: u64 = 100;
 const SESSION_TIMEOUT_MS_DEFAULT: u64 = 600;
 /// Default lag before an ISR shrink: longer than a session, as in Kafka.
 const REPLICA_LAG_TIME_MAX_MS_DEFAULT: u64 = 1_000;
+
+/// Default request timeout between brokers.
+const REPLICA_REQUEST_TIMEOUT_MS_DEFAULT: u64 = 300;
 
 const _: () = assert!(HEARTBEAT_MS_DEFAULT * 3 <= SESSION_TIMEOUT_MS_DEFAULT);
 const _: () = assert!(SESSION_TIMEOUT_MS_DEFAULT < REPLICA_LAG_TIME_MAX_MS_DEFAULT);
@@ -133,6 +141,7 @@ impl ClusterSpec {
             heartbeat_ms: timing.heartbeat_ms,
             replica_lag_time_max_ms: timing.replica_lag_time_max_ms,
             replica_fetch_backoff_ms: timing.replica_fetch_backoff_ms,
+            replica_fetch_wait_max_ms: timing.replica_fetch_wait_max_ms,
             replica_request_timeout_ms: timing.replica_request_timeout_ms,
             hw_checkpoint_ms: timing.hw_checkpoint_ms,
             periodic_timers: timing.periodic_timers,

@@ -20,7 +20,8 @@ const FIELD_DOCS: &[(&str, &str)] = &[
     ("cluster.timing.heartbeat_ms", "broker.heartbeat.interval.ms, scaled down: between broker heartbeats."),
     ("cluster.timing.session_timeout_ms", "broker.session.timeout.ms: a broker silent this long is fenced."),
     ("cluster.timing.replica_lag_time_max_ms", "replica.lag.time.max.ms: a follower not caught up this long leaves the ISR."),
-    ("cluster.timing.replica_fetch_backoff_ms", "A follower's pause after an empty fetch or an error."),
+    ("cluster.timing.replica_fetch_backoff_ms", "A follower's pause after a failed fetch."),
+    ("cluster.timing.replica_fetch_wait_max_ms", "How long a leader may hold a follower's fetch that has nothing to return (replica.fetch.wait.max.ms)."),
     ("cluster.timing.replica_request_timeout_ms", "A broker's request to another broker or the controller times out after this."),
     ("cluster.timing.hw_checkpoint_ms", "replica.high.watermark.checkpoint.interval.ms: between high-watermark checkpoints."),
     ("cluster.timing.periodic_timers", "Heartbeats, session expiry and checkpoints run; off only for the explorer's small models."),
@@ -41,7 +42,7 @@ const FIELD_DOCS: &[(&str, &str)] = &[
     ("producer.bugs", "Producer bug-zoo switches on, by name (`odradek bugs`)."),
     ("consumer.auto_offset_reset", "auto.offset.reset: \"earliest\" or \"latest\" when the position is out of range."),
     ("consumer.max_partition_fetch_bytes", "max.partition.fetch.bytes: bytes one fetch returns per partition."),
-    ("consumer.fetch_max_wait_ms", "fetch.max.wait.ms: the consumer's pause between empty fetches."),
+    ("consumer.fetch_max_wait_ms", "fetch.max.wait.ms: how long a leader may hold a consumer's fetch that has nothing to return."),
     ("consumer.request_timeout_ms", "request.timeout.ms: a fetch's answer is awaited this long."),
     ("consumer.retry_backoff_ms", "retry.backoff.ms: the pause after an error."),
 ];

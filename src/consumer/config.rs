@@ -2,8 +2,7 @@
 
 /// Kafka's default `max.partition.fetch.bytes`: 1 MiB per partition and fetch.
 pub const FETCH_MAX_BYTES_DEFAULT: u32 = 1024 * 1024;
-/// Kafka's default `fetch.max.wait.ms`. Odradek's brokers answer a fetch at once, so the
-/// consumer waits this long itself after an empty answer instead of long polling.
+/// Kafka's default `fetch.max.wait.ms`.
 pub const FETCH_MAX_WAIT_MS_DEFAULT: u64 = 500;
 
 /// `auto.offset.reset`: where a partition without a valid position starts.
@@ -38,7 +37,8 @@ pub struct ConsumerConfig {
     /// `max.partition.fetch.bytes`: bytes one fetch may return (the first batch comes
     /// whole).
     pub max_partition_fetch_bytes: u32,
-    /// `fetch.max.wait.ms`: the pause after a fetch that returned nothing.
+    /// `fetch.max.wait.ms`: how long the leader may hold a fetch that has nothing to
+    /// return.
     pub fetch_max_wait_ms: u64,
     /// `request.timeout.ms`: how long a request waits for its answer before the consumer
     /// resets the connection.

@@ -2,9 +2,11 @@
 //!
 //! One request per partition is in flight at a time, and a partition is fetched again only
 //! once its buffered records were polled, so the buffer holds at most one fetch per
-//! partition. Answers are matched to requests by the connection's FIFO order and checked
-//! against the partition and offset they echo; an answer for a position that moved on (a
-//! reset, a reassignment) is dropped.
+//! partition. A leader may hold a fetch until it has data, so answers on one connection
+//! can leave out of request order: each answer is matched to the request of its kind and
+//! partition (an answer of no known kind to the oldest request) and checked against the
+//! offset it echoes; an answer for a position that moved on (a reset, a reassignment) is
+//! dropped.
 
 use std::collections::{BTreeMap, VecDeque};
 use std::convert::Infallible;
@@ -237,7 +239,14 @@ impl Consumer {
         let Some(queue) = self.in_flight.get_mut(&broker) else {
             return out;
         };
-        let request = queue.pop_front().expect("queues in the map are non-empty");
+        let key = match &msg {
+            Msg::FetchResponse(r) => Some(ConsumerRequestKey::Fetch(r.tp.clone())),
+            Msg::ListOffsetsResponse(r) => Some(ConsumerRequestKey::ListOffsets(r.tp.clone())),
+            Msg::MetadataResponse(_) => Some(ConsumerRequestKey::Metadata),
+            _ => None,
+        };
+        let index = key.and_then(|key| queue.iter().position(|r| r.key() == key));
+        let request = (queue.remove(index.unwrap_or(0))).expect("queues in the map are non-empty");
         if queue.is_empty() {
             self.in_flight.remove(&broker);
         }
@@ -362,12 +371,9 @@ impl Consumer {
         }
         let next = match response.error {
             ErrorCode::None => {
-                let read = self.take_records(tp, offset, response);
-                if read {
-                    Next::Now
-                } else {
-                    Next::After(self.config.fetch_max_wait_ms)
-                }
+                // An empty answer: the leader held the fetch for its whole wait.
+                self.take_records(tp, offset, response);
+                Next::Now
             }
             ErrorCode::OffsetOutOfRange => {
                 let state = self.partitions.get_mut(tp).expect("checked above");
@@ -385,8 +391,8 @@ impl Consumer {
     }
 
     /// Buffers the records of `response` from `offset` on and below its high watermark,
-    /// in offset order, and advances the position; returns whether any were new.
-    fn take_records(&mut self, tp: &TopicPartition, offset: i64, response: &FetchResponse) -> bool {
+    /// in offset order, and advances the position.
+    fn take_records(&mut self, tp: &TopicPartition, offset: i64, response: &FetchResponse) {
         let state = self
             .partitions
             .get_mut(tp)
@@ -419,7 +425,6 @@ impl Consumer {
             }
         }
         state.position = Position::At(position);
-        position > offset
     }
 
     fn on_list_offsets_response(
@@ -490,6 +495,8 @@ impl Consumer {
                         fetch_offset: offset,
                         current_leader_epoch: leader_epoch,
                         bytes_max: self.config.max_partition_fetch_bytes,
+                        max_wait_ms: u32::try_from(self.config.fetch_max_wait_ms)
+                            .unwrap_or(u32::MAX),
                     });
                     let request = InFlight::Fetch {
                         tp: tp.clone(),

@@ -91,6 +91,10 @@ pub struct FetchRequest {
     pub current_leader_epoch: i32,
     /// Bytes to return at most (the first batch comes whole).
     pub bytes_max: u32,
+    /// How long the leader may hold the fetch while it has nothing to return (Kafka's
+    /// `MaxWaitMs`); 0 answers at once. Kafka's `fetch.min.bytes` is fixed at its default,
+    /// 1: any new batch completes a held fetch.
+    pub max_wait_ms: u32,
 }
 
 /// The answer to a fetch.
