@@ -66,6 +66,7 @@ fn chain(oracle: &Oracle, tracked: &Tracked) -> Result<Vec<String>, String> {
         kind,
         isr_before,
         elr_before,
+        out_of_service,
         time_us,
     } = election;
     let a = format!(
@@ -79,14 +80,20 @@ fn chain(oracle: &Oracle, tracked: &Tracked) -> Result<Vec<String>, String> {
             Err(format!("{a}, though unclean election is disabled"))
         }
         ElectionKind::Unclean => {
+            // Unclean election gives up what out-of-service members hold; an eligible
+            // member in service holding the record should have been elected instead.
             let eligible: Vec<i32> = (holders.iter().copied())
                 .filter(|h| isr_before.contains(h) || elr_before.contains(h))
+                .filter(|h| !out_of_service.contains(h))
                 .collect();
             if !eligible.is_empty() {
                 return Err(format!("{a}, while holders {eligible:?} were eligible"));
             }
-            let b = format!("unclean election with holders {holders:?} outside ISR and ELR");
-            let c = format!("ISR {isr_before:?} and ELR {elr_before:?} held no copy");
+            let b = format!(
+                "unclean election with holders {holders:?} outside ISR and ELR or out of \
+                 service {out_of_service:?}"
+            );
+            let c = format!("ISR {isr_before:?} and ELR {elr_before:?} held no copy in service");
             Ok(vec![a, b, c])
         }
         ElectionKind::LastKnownLeader => {

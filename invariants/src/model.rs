@@ -92,6 +92,8 @@ pub(crate) struct Election {
     pub(crate) kind: ElectionKind,
     pub(crate) isr_before: Vec<i32>,
     pub(crate) elr_before: Vec<i32>,
+    /// Brokers fenced or shut down at the election.
+    pub(crate) out_of_service: Vec<i32>,
 }
 
 /// Everything the oracle tracks of one partition.

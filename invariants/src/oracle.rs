@@ -3,7 +3,7 @@
 //! ([`Oracle::finish`], the history invariants, after the heal-and-settle phase and the
 //! final read).
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use serde::{Deserialize, Serialize};
 
@@ -94,6 +94,9 @@ pub struct Oracle {
     /// Nodes whose disks took silent damage (bit flips, read errors): their replicas are
     /// the run's fault budget, excused from `replicas-differ`.
     pub(crate) damaged: BTreeMap<i32, String>,
+    /// Brokers out of service (fenced, or in a controlled shutdown) until they register
+    /// again: an enabled unclean election may pass over them.
+    pub(crate) out_of_service: BTreeSet<i32>,
     pub(crate) counts: Counts,
     /// The latest virtual time seen.
     pub(crate) last_us: u64,
@@ -113,6 +116,7 @@ impl Oracle {
             tracked: Vec::new(),
             deferred: Vec::new(),
             damaged: BTreeMap::new(),
+            out_of_service: BTreeSet::new(),
             counts: Counts::default(),
             last_us: 0,
         }
@@ -308,6 +312,7 @@ impl Oracle {
                 self.on_partition_changed(time_us, partition, committed)
             }
             Observation::BrokerRegistered { broker, clean, .. } => {
+                self.out_of_service.remove(broker);
                 if !clean {
                     let min = self.config.min_insync_replicas;
                     for model in self.partitions.values_mut() {
@@ -318,6 +323,7 @@ impl Oracle {
             }
             Observation::BrokerFenced { broker } => {
                 self.counts.fenced += 1;
+                self.out_of_service.insert(*broker);
                 let min = self.config.min_insync_replicas;
                 for model in self.partitions.values_mut() {
                     model.derive_removal(*broker, true, min);
@@ -325,6 +331,7 @@ impl Oracle {
                 Ok(())
             }
             Observation::ControlledShutdown { broker } => {
+                self.out_of_service.insert(*broker);
                 let min = self.config.min_insync_replicas;
                 for model in self.partitions.values_mut() {
                     model.derive_removal(*broker, true, min);
@@ -478,6 +485,7 @@ impl Oracle {
             kind,
             isr_before: model.isr.clone(),
             elr_before: model.elr.clone(),
+            out_of_service: self.out_of_service.iter().copied().collect(),
         };
         if !model.elections.is_empty() {
             self.counts.failovers += 1;

@@ -568,3 +568,74 @@ fn a_lost_acks_1_record_does_not_order_the_sends_around_it() {
     let verdict = judge_with(&h, config(), &at_rest).expect("no step violation");
     assert!(verdict.is_clean(), "{verdict}");
 }
+
+/// Values 1..=3 committed on {1,2,3}; n2 and n3 lose power and restart empty (each leaves
+/// the ISR and the ELR); n1, alone in the ISR, is fenced and stays in the ELR with the
+/// values; an enabled unclean election makes n2 leader, and n1 comes back to truncate to it.
+/// With `n1_in_service`, n1 registered again before the election.
+fn unclean_election_past_the_elr(n1_in_service: bool) -> H {
+    let mut h = H::base();
+    h.power_loss(2, 0);
+    h.restart(2, 0, 0, false)
+        .changed(Some(1), 1, 2, &[1, 3], &[]);
+    h.power_loss(3, 0);
+    h.restart(3, 0, 0, false).changed(Some(1), 1, 3, &[1], &[]);
+    h.at(
+        1,
+        Event::Crashed {
+            power_loss: false,
+            halted: false,
+        },
+    );
+    h.obs(0, Observation::BrokerFenced { broker: 1 })
+        .changed(None, 2, 4, &[], &[1]);
+    if n1_in_service {
+        h.restart(1, 3, 3, true);
+    }
+    h.elected(2, 3, ElectionKind::Unclean)
+        .changed(Some(2), 3, 5, &[2], &[]);
+    h.leads(2, 3, 0).follows(3, 2, 3);
+    if !n1_in_service {
+        h.restart(1, 3, 3, false);
+    }
+    h.follows(1, 2, 3).obs(
+        1,
+        Observation::Truncated {
+            partition: p(),
+            from_offset: 3,
+            to_offset: 0,
+            cause: TruncationCause::LeaderEpoch,
+        },
+    );
+    h.final_read(&[], 0);
+    h
+}
+
+#[test]
+fn an_enabled_unclean_election_gives_up_what_only_out_of_service_members_hold() {
+    let config = OracleConfig {
+        unclean_leader_election_enable: true,
+        ..config()
+    };
+    let empty = rest(&[(1, Ok((0, 0, 1))), (2, Ok((0, 0, 1))), (3, Ok((0, 0, 1)))]);
+    let h = unclean_election_past_the_elr(false);
+    let verdict = judge_with(&h, config, &empty).expect("no step violation");
+    let lost = (verdict.violations.iter())
+        .filter(|v| v.invariant == Invariant::LostWrite)
+        .count();
+    assert_eq!((lost, verdict.allowed_losses.len()), (0, 3), "{verdict}");
+    let loss = &verdict.allowed_losses[0];
+    assert!(loss.chain[0].contains("Unclean"), "{loss}");
+    assert!(loss.chain[1].contains("out of service [1]"), "{loss}");
+    // Near miss: n1 was back in service, so it should have been elected from the ELR.
+    let h = unclean_election_past_the_elr(true);
+    let verdict = judge_with(&h, config, &empty).expect("no step violation");
+    let lost: Vec<_> = (verdict.violations.iter())
+        .filter(|v| v.invariant == Invariant::LostWrite)
+        .collect();
+    assert_eq!(lost.len(), 3, "{verdict}");
+    assert!(
+        lost[0].to_string().contains("holders [1] were eligible"),
+        "{verdict}"
+    );
+}
