@@ -70,6 +70,33 @@ fn idempotent_duplicate_gets_the_original_offset_and_a_gap_is_out_of_order() {
     }
 }
 
+/// A producer the partition holds no state for (its batches were lost or never replicated
+/// there, KIP-360's case) must begin at sequence 0; any other sequence is out of order and
+/// the producer starts over under a new producer id. Kafka 3.x's broker accepts any
+/// sequence here instead; with that rule the swarm caught `nonmonotonic-send`: a fresh
+/// producer id's first batch was refused with NOT_ENOUGH_REPLICAS while the batches sent
+/// behind it in the same flight were appended, so the first landed after them. Odradek
+/// keeps the stricter rule, which holds an idempotent producer's sends in order.
+#[test]
+fn a_producer_unknown_to_the_partition_must_begin_at_sequence_zero() {
+    let other = PRODUCER_ID + 1;
+    let script = vec![
+        to_leader(1_000, produce(ACKS_ALL, tp(), batch(1, Some((other, 41))))),
+        to_leader(1_000, produce(ACKS_ALL, tp(), batch(2, Some((other, 0))))),
+        to_leader(1_000, produce(ACKS_ALL, tp(), batch(3, Some((other, 1))))),
+    ];
+    let sim = run_scripted_requests(SEED, 0, script, Vec::new(), 2_000);
+    let results = produce_results(&delivered_to(&sim, CLIENT, 1_000));
+    assert_eq!(
+        results,
+        vec![
+            (ErrorCode::OutOfOrderSequenceNumber, -1),
+            (ErrorCode::None, 0),
+            (ErrorCode::None, 1),
+        ]
+    );
+}
+
 #[test]
 fn acks_one_answers_at_append_acks_zero_never_and_acks_all_waits_for_the_isr() {
     // Both followers stall: acks=1 is answered at once, acks=0 not at all, acks=all only

@@ -8,9 +8,9 @@ use odradek::consumer::{
 };
 use odradek::protocol::{
     ErrorCode, FetchRequest, FetchResponse, ListOffsetsResponse, MetadataResponse, Msg, OffsetSpec,
-    PartitionState, TopicPartition,
+    OffsetsForLeaderEpochResponse, PartitionState, TopicPartition,
 };
-use odradek::record::{BatchBuilder, BatchOptions};
+use odradek::record::{BatchBuilder, BatchOptions, RecordBatch};
 use proptest::prelude::*;
 
 fn tp() -> TopicPartition {
@@ -88,6 +88,30 @@ fn fetches(commands: &[ConsumerCommand]) -> Vec<(Destination, FetchRequest)> {
             _ => None,
         })
         .collect()
+}
+
+/// The OffsetsForLeaderEpoch requests among `commands`: (to, current epoch, epoch asked).
+fn validations(commands: &[ConsumerCommand]) -> Vec<(Destination, i32, i32)> {
+    sent(commands)
+        .into_iter()
+        .filter_map(|(to, msg)| match msg {
+            Msg::OffsetsForLeaderEpochRequest(r) => {
+                Some((to, r.current_leader_epoch, r.leader_epoch))
+            }
+            _ => None,
+        })
+        .collect()
+}
+
+/// The leader's answer: `leader_epoch` (asked under `current`) ends at `end_offset`.
+fn epoch_end(current: i32, leader_epoch: i32, end_offset: i64) -> Msg {
+    Msg::OffsetsForLeaderEpochResponse(OffsetsForLeaderEpochResponse {
+        tp: tp(),
+        error: ErrorCode::None,
+        current_leader_epoch: current,
+        leader_epoch,
+        end_offset,
+    })
 }
 
 fn offsets(events: &[PollEvent]) -> Vec<i64> {
@@ -224,12 +248,84 @@ fn a_fenced_epoch_refreshes_metadata_and_fetches_the_new_leader_at_its_epoch() {
     );
     consumer.handle_response(Destination::Broker(1), metadata(2, 1));
     let commands = consumer.handle_timer(ConsumerTimer::Backoff(tp()));
+    // The new epoch asks for validation first (KIP-320): epoch 0 ends past the position.
+    assert_eq!(validations(&commands), [(Destination::Broker(2), 1, 0)]);
+    let commands = consumer.handle_response(Destination::Broker(2), epoch_end(1, 0, 7));
     let fetch = fetches(&commands);
     assert_eq!(fetch[0].0, Destination::Broker(2));
     assert_eq!(
         (fetch[0].1.fetch_offset, fetch[0].1.current_leader_epoch),
         (3, 1)
     );
+    assert!(consumer.poll(10).events.is_empty(), "no reset");
+}
+
+/// The consumer at offset 6 after reading 0..6 in epoch 0 from broker 1, fenced there and
+/// told that broker 2 leads epoch 1: it asks broker 2 where epoch 0 ends.
+fn moved_to_a_new_leader() -> Consumer {
+    let (mut consumer, request) = positioned(OffsetReset::Earliest, 0);
+    let (mut written, _) = RecordBatch::decode(&batch(0, 6)).unwrap();
+    written.partition_leader_epoch = 0;
+    let records = written.encode().unwrap();
+    consumer.handle_response(
+        Destination::Broker(1),
+        fetch_answer(&request, ErrorCode::None, records, 6),
+    );
+    let polled = consumer.poll(10);
+    assert_eq!(offsets(&polled.events), [0, 1, 2, 3, 4, 5]);
+    let next = fetches(&polled.commands).remove(0).1;
+    consumer.handle_response(
+        Destination::Broker(1),
+        fetch_answer(&next, ErrorCode::FencedLeaderEpoch, Bytes::new(), 6),
+    );
+    consumer.handle_response(Destination::Broker(1), metadata(2, 1));
+    let commands = consumer.handle_timer(ConsumerTimer::Backoff(tp()));
+    assert!(
+        fetches(&commands).is_empty(),
+        "validation comes before a fetch"
+    );
+    assert_eq!(validations(&commands), [(Destination::Broker(2), 1, 0)]);
+    consumer
+}
+
+#[test]
+fn a_log_truncated_under_the_position_moves_it_back_and_the_poll_reports_the_reset() {
+    let mut consumer = moved_to_a_new_leader();
+    // Epoch 0 ends at 4 on the new leader: offsets 4 and 5 were read from a log since cut.
+    let commands = consumer.handle_response(Destination::Broker(2), epoch_end(1, 0, 4));
+    assert!(fetches(&commands).is_empty(), "the reset waits for poll");
+    let polled = consumer.poll(10);
+    assert_eq!(
+        polled.events,
+        [PollEvent::Reset {
+            tp: tp(),
+            from: 6,
+            to: 4
+        }]
+    );
+    let fetch = fetches(&polled.commands);
+    assert_eq!(
+        (fetch[0].1.fetch_offset, fetch[0].1.current_leader_epoch),
+        (4, 1)
+    );
+}
+
+#[test]
+fn an_epoch_the_new_leader_cannot_place_resets_by_the_policy() {
+    let mut consumer = moved_to_a_new_leader();
+    let commands = consumer.handle_response(Destination::Broker(2), epoch_end(1, -1, -1));
+    assert!(matches!(
+        &sent(&commands)[..],
+        [(_, Msg::ListOffsetsRequest(r))] if r.spec == OffsetSpec::Earliest
+    ));
+}
+
+#[test]
+fn a_validated_position_fetches_on_without_a_reset() {
+    let mut consumer = moved_to_a_new_leader();
+    let commands = consumer.handle_response(Destination::Broker(2), epoch_end(1, 0, 6));
+    assert_eq!(fetches(&commands)[0].1.fetch_offset, 6);
+    assert!(consumer.poll(10).events.is_empty());
 }
 
 #[test]

@@ -79,6 +79,11 @@ fn cluster() -> ClusterSpec {
 
 /// The pipeline; odd seeds send keyed records (murmur2), even seeds keyless (round robin).
 fn configs(seed: u64, producer: ProducerConfig) -> Vec<NodeConfig> {
+    configs_on(&cluster(), seed, producer)
+}
+
+/// The pipeline on `cluster`.
+fn configs_on(cluster: &ClusterSpec, seed: u64, producer: ProducerConfig) -> Vec<NodeConfig> {
     let app = ProducerAppConfig {
         controller: CONTROLLER,
         brokers: BROKERS.to_vec(),
@@ -89,7 +94,7 @@ fn configs(seed: u64, producer: ProducerConfig) -> Vec<NodeConfig> {
         values_per_tick: 1,
         tick_ms: TICK_MS,
     };
-    pipeline_configs(&cluster(), app, consumer_config())
+    pipeline_configs(cluster, app, consumer_config())
 }
 
 /// The seed's swarm schedule within the cluster tests' fault budget.
@@ -124,6 +129,10 @@ struct Report {
     damage: Vec<String>,
     /// The invariants violated.
     invariants: BTreeSet<Invariant>,
+    /// Losses the oracle allowed, each with its causal chain.
+    allowed_losses: u64,
+    /// What the oracle filed as consequences of those losses.
+    consequences: Vec<String>,
 }
 
 /// Produce batches the producer sent again: a batch delivered to a broker whose first
@@ -158,9 +167,19 @@ fn retries(sim: &Simulation<KafkaNode>) -> u64 {
 /// Runs one seed under the oracle; the report holds what the history invariants found,
 /// the error only a run a step invariant stopped.
 fn run(seed: u64, scenario: &Scenario, producer: ProducerConfig) -> Result<Report, RunError> {
+    run_on(&cluster(), seed, scenario, producer)
+}
+
+/// `run` on `cluster`.
+fn run_on(
+    cluster: &ClusterSpec,
+    seed: u64,
+    scenario: &Scenario,
+    producer: ProducerConfig,
+) -> Result<Report, RunError> {
     let ordered =
         producer.enable_idempotence || producer.max_in_flight_requests_per_connection == 1;
-    let configs = configs(seed, producer);
+    let configs = configs_on(cluster, seed, producer);
     let mut oracle = Oracle::new(oracle_config(&configs, ordered));
     let mut sim = Simulation::new(configs, scenario, seed).expect("valid");
     sim.run(&mut |entry| observe(&mut oracle, entry))?;
@@ -178,6 +197,12 @@ fn run(seed: u64, scenario: &Scenario, producer: ProducerConfig) -> Result<Repor
         truncations: counts.truncations,
         damage: verdict.violations.iter().map(ToString::to_string).collect(),
         invariants: verdict.violations.iter().map(|v| v.invariant).collect(),
+        allowed_losses: verdict.allowed_losses.len() as u64,
+        consequences: verdict
+            .consequences
+            .iter()
+            .map(ToString::to_string)
+            .collect(),
     };
     let producer = sim.world().node(PRODUCER).and_then(KafkaNode::as_producer);
     if !producer.is_some_and(ProducerApp::done) {
@@ -600,4 +625,65 @@ fn non_idempotent_producers_keep_the_guarantees_of_their_settings() {
             );
         }
     }
+}
+
+/// KIP-320 on the consumer side. t-0's followers get nothing from its leader n1 until they
+/// leave the ISR; n1 then commits alone (`min.insync.replicas` 1) and the consumer reads
+/// past where they stopped. n1 crashes, and an unclean election (enabled) makes n2 leader
+/// of a log that ends there: the records n1 committed alone are an allowed loss. The
+/// consumer's requests to n2 are held until n2's new records reach past the consumer's
+/// position, so an unvalidated position fetches on from there and silently skips the new
+/// records below it (before validation: `lost-write`, the consumer never read the acked
+/// records that replaced the lost ones). The validating consumer asks n2 where its epoch
+/// ends, resets back to that end and reads them.
+#[test]
+fn a_consumer_past_an_allowed_loss_validates_its_position_and_reads_what_replaced_it() {
+    use odradek_sim::Fault;
+    let consumer = NodeId(5);
+    let (n1, n2, n3) = (BROKERS[0], BROKERS[1], BROKERS[2]);
+    let replication = Some(odradek::protocol::REPLICATION);
+    let hold = |from, to, channel| Fault::Hold { from, to, channel };
+    let release = |from, to, channel| Fault::Release { from, to, channel };
+    let schedule = vec![
+        (1_000, hold(n1, n2, replication)),
+        (1_000, hold(n1, n3, replication)),
+        (2_400, hold(consumer, n2, None)),
+        (
+            2_500,
+            Fault::Crash {
+                node: n1,
+                mode: odradek_sim::CrashMode::Process,
+            },
+        ),
+        (2_500, release(n1, n2, replication)),
+        (2_500, release(n1, n3, replication)),
+        (5_000, release(consumer, n2, None)),
+        (5_500, Fault::Restart { node: n1 }),
+    ];
+    let mut cluster = cluster();
+    cluster.min_insync_replicas = 1;
+    cluster.unclean_leader_election_enable = true;
+    let scenario = Scenario {
+        schedule: Some(cluster_common::timed(schedule)),
+        ..calm()
+    };
+    let report = run_on(&cluster, 2, &scenario, producer_config())
+        .unwrap_or_else(|e| panic!("a step violation: {e}"));
+    println!("validated: {report:?}");
+    assert!(
+        report.allowed_losses >= 1,
+        "the hazard: an allowed loss. {report:?}"
+    );
+    assert!(
+        report.resets >= 1,
+        "the consumer reset past the loss: {report:?}"
+    );
+    assert_eq!(report.damage, Vec::<String>::new());
+    let skipped: Vec<&String> = (report.consequences.iter())
+        .filter(|c| c.starts_with("unseen"))
+        .collect();
+    assert!(
+        skipped.is_empty(),
+        "records the consumer skipped: {skipped:?}"
+    );
 }

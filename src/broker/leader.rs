@@ -660,9 +660,13 @@ impl Broker {
         answer(ErrorCode::None, offset, epoch)
     }
 
+    /// Where the requested epoch ends. An epoch this log cannot place (every epoch it holds
+    /// is later) is an error to a follower, which asks again after a backoff; a consumer
+    /// gets Kafka's undefined epoch and offset, and resets by its policy.
     pub(super) fn offsets_for_leader_epoch(
         &self,
         req: &OffsetsForLeaderEpochRequest,
+        undefined_answer: bool,
     ) -> OffsetsForLeaderEpochResponse {
         let answer = |error, leader_epoch, end_offset| OffsetsForLeaderEpochResponse {
             tp: req.tp.clone(),
@@ -684,6 +688,7 @@ impl Broker {
         }
         match partition.log.end_offset_for_epoch(req.leader_epoch) {
             Some(end) => answer(ErrorCode::None, end.leader_epoch, end.end_offset),
+            None if undefined_answer => answer(ErrorCode::None, -1, -1),
             None => answer(ErrorCode::UnknownLeaderEpoch, -1, -1),
         }
     }

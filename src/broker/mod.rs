@@ -286,7 +286,12 @@ impl Broker {
                 Ok(())
             }
             (REPLICATION, Msg::OffsetsForLeaderEpochRequest(req)) => {
-                let resp = self.offsets_for_leader_epoch(&req);
+                let resp = self.offsets_for_leader_epoch(&req, false);
+                ctx.send(from, Msg::OffsetsForLeaderEpochResponse(resp));
+                Ok(())
+            }
+            (CLIENT, Msg::OffsetsForLeaderEpochRequest(req)) => {
+                let resp = self.offsets_for_leader_epoch(&req, true);
                 ctx.send(from, Msg::OffsetsForLeaderEpochResponse(resp));
                 Ok(())
             }

@@ -1,5 +1,12 @@
 //! The consumer state machine: positions, fetches, resets and the poll buffer.
 //!
+//! Positions are validated after a leader change (KIP-320): a position remembers the
+//! leader epoch of the last record read, and once metadata names a newer leader epoch the
+//! consumer asks the new leader (OffsetsForLeaderEpoch) where that epoch ends before it
+//! fetches again. An end below the position means the log was truncated under it: the
+//! position moves back to that end and a reset records it, as Kafka's consumer does with a
+//! reset policy set; an epoch the leader cannot place resets by `auto.offset.reset`.
+//!
 //! One request per partition is in flight at a time, and a partition is fetched again only
 //! once its buffered records were polled, so the buffer holds at most one fetch per
 //! partition. A leader may hold a fetch until it has data, so answers on one connection
@@ -17,7 +24,7 @@ use crate::command::{Command, Destination};
 use crate::metadata::Metadata;
 use crate::protocol::{
     BrokerId, ErrorCode, FetchRequest, FetchResponse, ListOffsetsRequest, ListOffsetsResponse, Msg,
-    OffsetSpec, TopicPartition,
+    OffsetSpec, OffsetsForLeaderEpochRequest, OffsetsForLeaderEpochResponse, TopicPartition,
 };
 use crate::record::RecordBatch;
 
@@ -36,6 +43,8 @@ pub enum ConsumerRequestKey {
     Fetch(TopicPartition),
     /// A ListOffsets for the partition's reset.
     ListOffsets(TopicPartition),
+    /// An OffsetsForLeaderEpoch validating the partition's position after a leader change.
+    Validate(TopicPartition),
     /// A Metadata request.
     Metadata,
 }
@@ -107,6 +116,12 @@ enum Position {
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 struct PartitionState {
     position: Position,
+    /// The leader epoch of the last record read, or the one a ListOffsets answered with
+    /// (Kafka's offset epoch); `None` when neither says.
+    offset_epoch: Option<i32>,
+    /// The leader epoch under which the position is known valid; a newer one in the
+    /// metadata asks for validation before the next fetch.
+    valid_in: Option<i32>,
     /// A request for it is in flight.
     busy: bool,
     /// Waiting out a backoff timer.
@@ -119,6 +134,7 @@ struct PartitionState {
 enum InFlight {
     Fetch { tp: TopicPartition, offset: i64 },
     ListOffsets(TopicPartition),
+    Validate { tp: TopicPartition, offset: i64 },
     Metadata,
 }
 
@@ -127,6 +143,7 @@ impl InFlight {
         match self {
             InFlight::Fetch { tp, .. } => ConsumerRequestKey::Fetch(tp.clone()),
             InFlight::ListOffsets(tp) => ConsumerRequestKey::ListOffsets(tp.clone()),
+            InFlight::Validate { tp, .. } => ConsumerRequestKey::Validate(tp.clone()),
             InFlight::Metadata => ConsumerRequestKey::Metadata,
         }
     }
@@ -200,6 +217,8 @@ impl Consumer {
                 .entry(tp.clone())
                 .or_insert_with(|| PartitionState {
                     position: Position::Resetting { from: None },
+                    offset_epoch: None,
+                    valid_in: None,
                     busy: false,
                     backing_off: false,
                     buffered: VecDeque::new(),
@@ -243,6 +262,9 @@ impl Consumer {
             Msg::FetchResponse(r) => Some(ConsumerRequestKey::Fetch(r.tp.clone())),
             Msg::ListOffsetsResponse(r) => Some(ConsumerRequestKey::ListOffsets(r.tp.clone())),
             Msg::MetadataResponse(_) => Some(ConsumerRequestKey::Metadata),
+            Msg::OffsetsForLeaderEpochResponse(r) => {
+                Some(ConsumerRequestKey::Validate(r.tp.clone()))
+            }
             _ => None,
         };
         let index = key.and_then(|key| queue.iter().position(|r| r.key() == key));
@@ -269,6 +291,11 @@ impl Consumer {
                 if response.tp == tp =>
             {
                 self.on_list_offsets_response(&tp, &response, &mut out);
+            }
+            (InFlight::Validate { tp, offset }, Msg::OffsetsForLeaderEpochResponse(response))
+                if response.tp == tp =>
+            {
+                self.on_validate_response(&tp, offset, &response, &mut out);
             }
             (request, _) => self.request_lost(request, &mut out),
         }
@@ -336,7 +363,9 @@ impl Consumer {
                 self.metadata.on_request_lost();
                 out.push(self.timer(ConsumerTimer::MetadataBackoff));
             }
-            InFlight::Fetch { tp, .. } | InFlight::ListOffsets(tp) => {
+            InFlight::Fetch { tp, .. }
+            | InFlight::ListOffsets(tp)
+            | InFlight::Validate { tp, .. } => {
                 let delay_ms = self.config.retry_backoff_ms;
                 self.settle(&tp, Next::After(delay_ms), out);
             }
@@ -405,6 +434,7 @@ impl Consumer {
                 break;
             };
             bytes = &bytes[used..];
+            let mut took = false;
             for record in &batch.records {
                 let at = batch.record_offset(record);
                 if at >= response.high_watermark {
@@ -422,6 +452,10 @@ impl Consumer {
                     value: record.value.clone(),
                 }));
                 position = at + 1;
+                took = true;
+            }
+            if took && batch.partition_leader_epoch >= 0 {
+                state.offset_epoch = Some(batch.partition_leader_epoch);
             }
         }
         state.position = Position::At(position);
@@ -444,6 +478,9 @@ impl Consumer {
             ErrorCode::None if response.offset >= 0 => {
                 let to = response.offset;
                 state.position = Position::At(to);
+                let epoch = (response.leader_epoch >= 0).then_some(response.leader_epoch);
+                state.offset_epoch = epoch;
+                state.valid_in = epoch;
                 if let Some(from) = from {
                     let reset = PollEvent::Reset {
                         tp: tp.clone(),
@@ -466,16 +503,68 @@ impl Consumer {
         self.settle(tp, next, out);
     }
 
+    /// The new leader's answer to where the position's epoch ends (KIP-320).
+    fn on_validate_response(
+        &mut self,
+        tp: &TopicPartition,
+        offset: i64,
+        response: &OffsetsForLeaderEpochResponse,
+        out: &mut Vec<ConsumerCommand>,
+    ) {
+        let Some(state) = self.partitions.get_mut(tp) else {
+            return;
+        };
+        if state.position != Position::At(offset) {
+            self.settle(tp, Next::Now, out);
+            return;
+        }
+        let next = match response.error {
+            ErrorCode::None if response.end_offset < 0 || response.leader_epoch < 0 => {
+                // The leader cannot place the epoch: where the log diverged is unknown.
+                state.position = Position::Resetting { from: Some(offset) };
+                state.offset_epoch = None;
+                Next::Now
+            }
+            ErrorCode::None => {
+                if response.end_offset < offset {
+                    // Truncated under the position: read on from where the logs agree.
+                    let to = response.end_offset;
+                    state.position = Position::At(to);
+                    state.offset_epoch = Some(response.leader_epoch);
+                    let reset = PollEvent::Reset {
+                        tp: tp.clone(),
+                        from: offset,
+                        to,
+                    };
+                    state.buffered.push_back(reset);
+                }
+                state.valid_in = Some(response.current_leader_epoch);
+                Next::Now
+            }
+            error => {
+                if stale_leader(error) {
+                    self.metadata.invalidate();
+                }
+                Next::After(self.config.retry_backoff_ms)
+            }
+        };
+        self.settle(tp, next, out);
+    }
+
     /// Sends a request for every partition that may have one, then metadata if stale.
     fn drive(&mut self, out: &mut Vec<ConsumerCommand>) {
         let mut requests = Vec::new();
-        for (tp, state) in &self.partitions {
+        for (tp, state) in &mut self.partitions {
             if state.busy || state.backing_off || !state.buffered.is_empty() {
                 continue;
             }
             let Some((leader, leader_epoch)) = self.metadata.leader(tp) else {
                 continue;
             };
+            if state.offset_epoch.is_none() {
+                // Nothing to validate against: the position stands as it is.
+                state.valid_in = Some(leader_epoch);
+            }
             let (msg, request) = match state.position {
                 Position::Resetting { .. } => {
                     let spec = match self.config.auto_offset_reset {
@@ -487,6 +576,21 @@ impl Consumer {
                         spec,
                     });
                     (msg, InFlight::ListOffsets(tp.clone()))
+                }
+                Position::At(offset) if state.valid_in != Some(leader_epoch) => {
+                    let msg = Msg::OffsetsForLeaderEpochRequest(OffsetsForLeaderEpochRequest {
+                        tp: tp.clone(),
+                        current_leader_epoch: leader_epoch,
+                        leader_epoch: (state.offset_epoch)
+                            .expect("a position without an offset epoch was marked valid"),
+                    });
+                    (
+                        msg,
+                        InFlight::Validate {
+                            tp: tp.clone(),
+                            offset,
+                        },
+                    )
                 }
                 Position::At(offset) => {
                     let msg = Msg::FetchRequest(FetchRequest {
@@ -515,7 +619,10 @@ impl Consumer {
             self.metadata.invalidate();
         }
         for (leader, msg, request) in requests {
-            if let InFlight::Fetch { tp, .. } | InFlight::ListOffsets(tp) = &request {
+            if let InFlight::Fetch { tp, .. }
+            | InFlight::ListOffsets(tp)
+            | InFlight::Validate { tp, .. } = &request
+            {
                 self.partitions.get_mut(tp).expect("from the map").busy = true;
             }
             self.push_request(leader, msg, request, out);
