@@ -10,13 +10,15 @@
 //! (fallback), or held no replica that had the record (unclean). A copy removed by a
 //! truncation never counts as lost by the disk.
 
-use crate::history::ReadRecord;
+use std::collections::{BTreeMap, BTreeSet};
+
 use crate::invariant::Invariant;
 use crate::model::Election;
 use crate::observation::ElectionKind;
 use crate::oracle::{Oracle, Polled, Tracked};
 use crate::verdict::Verdict;
 use crate::violation::{partition_name, AllowedLoss, Violation};
+use crate::PartitionRef;
 
 /// What the reads say about a tracked record.
 enum Found {
@@ -26,32 +28,76 @@ enum Found {
     Missing(String),
 }
 
-/// Looks `tracked` up in the final read of its partition, or in the consumers' polls when
-/// there is none.
-fn find(oracle: &Oracle, tracked: &Tracked) -> Found {
-    let at = |records: &mut dyn Iterator<Item = ReadRecord>| {
-        records
-            .filter(|r| r.offset == tracked.offset)
-            .last()
-            .map(|r| r.value)
-    };
-    let found = match oracle.final_reads.get(&tracked.partition) {
-        Some(read) => at(&mut read.records.iter().copied()),
-        None => {
-            let mut polled = (oracle.polls.iter())
-                .filter(|((_, p), _)| *p == tracked.partition)
-                .flat_map(|(_, polls)| polls.iter())
-                .filter_map(|p| match *p {
-                    Polled::Record { offset, value, .. } => Some(ReadRecord { offset, value }),
-                    Polled::Reset { .. } => None,
-                });
-            at(&mut polled)
+/// The reads, indexed once so each tracked record is looked up in logarithmic time.
+struct Reads {
+    /// Per partition, the value the final read returned at each offset, or (with no final
+    /// read) the value the consumers' polls returned last.
+    at: BTreeMap<PartitionRef, BTreeMap<i64, u64>>,
+    /// Per partition, the records the final read returned.
+    kept: BTreeMap<PartitionRef, BTreeSet<(i64, u64)>>,
+    /// Per consumer and partition, what its polls show.
+    consumers: BTreeMap<(i32, PartitionRef), ConsumerReads>,
+}
+
+/// One consumer's polls of one partition.
+struct ConsumerReads {
+    /// The furthest its polls and resets passed: the highest offset read or reset to.
+    furthest: i64,
+    /// The records it polled.
+    polled: BTreeSet<(i64, u64)>,
+}
+
+impl Reads {
+    fn new(oracle: &Oracle) -> Reads {
+        let mut at: BTreeMap<PartitionRef, BTreeMap<i64, u64>> = BTreeMap::new();
+        let mut kept: BTreeMap<PartitionRef, BTreeSet<(i64, u64)>> = BTreeMap::new();
+        for (partition, read) in &oracle.final_reads {
+            let values = at.entry(partition.clone()).or_default();
+            let records = kept.entry(partition.clone()).or_default();
+            for r in &read.records {
+                values.insert(r.offset, r.value);
+                records.insert((r.offset, r.value));
+            }
         }
-    };
-    match found {
-        Some(value) if value == tracked.value => Found::Read,
-        Some(value) => Found::Missing(format!("value_{value}")),
-        None => Found::Missing("nothing".into()),
+        let mut consumers: BTreeMap<(i32, PartitionRef), ConsumerReads> = BTreeMap::new();
+        for ((consumer, partition), polls) in &oracle.polls {
+            let unread = !oracle.final_reads.contains_key(partition);
+            let reads =
+                (consumers.entry((*consumer, partition.clone()))).or_insert(ConsumerReads {
+                    furthest: i64::MIN,
+                    polled: BTreeSet::new(),
+                });
+            for polled in polls {
+                match *polled {
+                    Polled::Record { offset, value, .. } => {
+                        reads.furthest = reads.furthest.max(offset);
+                        reads.polled.insert((offset, value));
+                        if unread {
+                            at.entry(partition.clone())
+                                .or_default()
+                                .insert(offset, value);
+                        }
+                    }
+                    Polled::Reset { to, .. } => reads.furthest = reads.furthest.max(to),
+                }
+            }
+        }
+        Reads {
+            at,
+            kept,
+            consumers,
+        }
+    }
+
+    /// Looks `tracked` up in the final read of its partition, or in the consumers' polls
+    /// when there is none.
+    fn find(&self, tracked: &Tracked) -> Found {
+        let found = (self.at.get(&tracked.partition)).and_then(|m| m.get(&tracked.offset));
+        match found {
+            Some(&value) if value == tracked.value => Found::Read,
+            Some(value) => Found::Missing(format!("value_{value}")),
+            None => Found::Missing("nothing".into()),
+        }
     }
 }
 
@@ -126,8 +172,9 @@ fn chain(oracle: &Oracle, tracked: &Tracked) -> Result<Vec<String>, String> {
 /// The history checks of this group; allowed losses are filed first, so the anomalies
 /// that follow them are reported as their consequences.
 pub(crate) fn judge(oracle: &Oracle, verdict: &mut Verdict) {
+    let reads = Reads::new(oracle);
     for tracked in &oracle.tracked {
-        let Found::Missing(found) = find(oracle, tracked) else {
+        let Found::Missing(found) = reads.find(tracked) else {
             continue;
         };
         match chain(oracle, tracked) {
@@ -157,34 +204,24 @@ pub(crate) fn judge(oracle: &Oracle, verdict: &mut Verdict) {
             }
         }
     }
-    unseen(oracle, verdict);
+    unseen(oracle, &reads, verdict);
 }
 
 /// `unseen`: a record the final read holds at its acked offset that a consumer never
 /// polled, though its position passed the offset.
-fn unseen(oracle: &Oracle, verdict: &mut Verdict) {
+fn unseen(oracle: &Oracle, reads: &Reads, verdict: &mut Verdict) {
     for tracked in &oracle.tracked {
-        let Some(read) = oracle.final_reads.get(&tracked.partition) else {
-            continue;
-        };
-        let kept = read
-            .records
-            .iter()
-            .any(|r| r.offset == tracked.offset && r.value == tracked.value);
+        let record = (tracked.offset, tracked.value);
+        let kept = (reads.kept.get(&tracked.partition)).is_some_and(|k| k.contains(&record));
         if !kept {
             continue;
         }
-        for ((consumer, partition), polls) in &oracle.polls {
+        for ((consumer, partition), polls) in &reads.consumers {
             if *partition != tracked.partition {
                 continue;
             }
-            let passed = polls.iter().any(|p| match *p {
-                Polled::Record { offset, .. } => offset > tracked.offset,
-                Polled::Reset { to, .. } => to > tracked.offset,
-            });
-            let seen = polls.iter().any(|p| {
-                matches!(*p, Polled::Record { offset, value, .. } if offset == tracked.offset && value == tracked.value)
-            });
+            let passed = polls.furthest > tracked.offset;
+            let seen = polls.polled.contains(&record);
             if passed && !seen {
                 let violation = Violation::new(
                     Invariant::Unseen,

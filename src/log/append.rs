@@ -210,6 +210,11 @@ impl Log {
                 .values_mut()
                 .next_back()
                 .expect("a log has a segment");
+            self.read_hints.remember(super::read::Cursor {
+                segment: active.base_offset,
+                position: active.size,
+                next_offset: header.base_offset,
+            });
             active.append(
                 disk,
                 &self.files,

@@ -83,6 +83,7 @@ pub struct Log {
     /// Every offset below is durable.
     recovery_point: i64,
     epochs: LeaderEpochCache,
+    read_hints: read::ReadHints,
 }
 
 impl Log {

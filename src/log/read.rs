@@ -3,6 +3,8 @@
 //! return (CRC-32C, magic, length, contiguous offsets, the epoch against the epoch cache):
 //! a batch that fails is a [`LogError::Corrupt`], never bytes.
 
+use std::collections::VecDeque;
+use std::hash::{Hash, Hasher};
 use std::ops::Bound::{Excluded, Unbounded};
 
 use bytes::Bytes;
@@ -65,6 +67,50 @@ pub(super) struct Cursor {
     pub(super) next_offset: i64,
 }
 
+/// Batches remembered as read hints.
+const READ_HINTS_MAX: usize = 16;
+
+/// Where the last few appended batches start, so a read near the log end (a caught-up
+/// follower's or consumer's fetch) starts there instead of scanning headers from the last
+/// index entry. A cache of what the files say, checked before use, so it takes no part in
+/// equality or hashing: two logs with the same contents are the same state.
+#[derive(Debug, Clone, Default)]
+pub(super) struct ReadHints(VecDeque<Cursor>);
+
+impl PartialEq for ReadHints {
+    fn eq(&self, _: &Self) -> bool {
+        true
+    }
+}
+
+impl Eq for ReadHints {}
+
+impl Hash for ReadHints {
+    fn hash<H: Hasher>(&self, _: &mut H) {}
+}
+
+impl ReadHints {
+    /// A batch was appended at `cursor`.
+    pub(super) fn remember(&mut self, cursor: Cursor) {
+        if self.0.len() == READ_HINTS_MAX {
+            self.0.pop_front();
+        }
+        self.0.push_back(cursor);
+    }
+
+    /// The log was cut or lost segments: positions may have moved.
+    pub(super) fn clear(&mut self) {
+        self.0.clear();
+    }
+
+    /// The latest remembered batch in `segment` that starts at or below `offset`.
+    fn best(&self, segment: i64, offset: i64) -> Option<Cursor> {
+        (self.0.iter().rev())
+            .find(|c| c.segment == segment && c.next_offset <= offset)
+            .copied()
+    }
+}
+
 impl Log {
     /// Reads whole batches from the one holding `from_offset` on, within `limits`.
     /// `from_offset` must lie in `[log_start_offset, log_end_offset]`, else
@@ -94,6 +140,7 @@ impl Log {
             });
         }
         let mut cursor = self.cursor_at(disk, from_offset)?;
+        self.skip_before(disk, &mut cursor, from_offset)?;
         while cursor.next_offset < end_offset && (batch_count == 0 || out.len() < limits.bytes_max)
         {
             let start = out.len();
@@ -168,7 +215,12 @@ impl Log {
             position: 0,
             next_offset: segment.base_offset,
         };
-        let (position, next_offset) = segment.hint(offset);
+        let (mut position, mut next_offset) = segment.hint(offset);
+        if let Some(hint) = self.read_hints.best(segment.base_offset, offset) {
+            if hint.next_offset > next_offset && hint.position < segment.size {
+                (position, next_offset) = (hint.position, hint.next_offset);
+            }
+        }
         if position == 0 {
             return Ok(start);
         }
@@ -184,23 +236,43 @@ impl Log {
         }
     }
 
-    /// Reads and validates the batch at `cursor` onto `out` and moves past it; `None` at
-    /// the log end.
-    pub(super) fn next_batch(
+    /// Moves `cursor` past the batches that end before `offset`, reading only their
+    /// headers (checked for continuity, not by CRC: they are not returned), as Kafka finds
+    /// a fetch's start position from batch headers between index entries.
+    fn skip_before(
         &self,
         disk: &dyn Disk,
         cursor: &mut Cursor,
-        out: &mut Vec<u8>,
-    ) -> Result<Option<BatchHeader>, LogError> {
+        offset: i64,
+    ) -> Result<(), LogError> {
+        while let Some(segment) = self.segment_at(cursor) {
+            let name = self.files.log(segment.base_offset);
+            let position = cursor.position.into();
+            let header = match read_header(disk, &name, position, segment.size.into()) {
+                Ok(header) => header,
+                Err(ReadFailure::Disk(error)) => return Err(error.into()),
+                // The full read of this batch reports it.
+                Err(ReadFailure::Corrupt(_)) => return Ok(()),
+            };
+            let continues = self.check_stored(&header, cursor.next_offset, segment.next_offset);
+            if header.last_offset() >= offset || continues.is_err() {
+                return Ok(());
+            }
+            cursor.position += u32::try_from(header.total_len()).expect("within the segment");
+            cursor.next_offset = header.next_offset();
+        }
+        Ok(())
+    }
+
+    /// The segment holding the batch at `cursor`, moving it to the next segment's start
+    /// when it stands at its segment's end; `None` at the log end.
+    fn segment_at(&self, cursor: &mut Cursor) -> Option<&super::segment::Segment> {
         let mut segment = &self.segments[&cursor.segment];
         while cursor.position >= segment.size {
-            let Some((_, next)) = self
+            let (_, next) = self
                 .segments
                 .range((Excluded(cursor.segment), Unbounded))
-                .next()
-            else {
-                return Ok(None);
-            };
+                .next()?;
             debug_assert_eq!(next.base_offset, segment.next_offset);
             segment = next;
             *cursor = Cursor {
@@ -209,6 +281,20 @@ impl Log {
                 next_offset: next.base_offset,
             };
         }
+        Some(segment)
+    }
+
+    /// Reads and validates the batch at `cursor` onto `out` and moves past it; `None` at
+    /// the log end.
+    pub(super) fn next_batch(
+        &self,
+        disk: &dyn Disk,
+        cursor: &mut Cursor,
+        out: &mut Vec<u8>,
+    ) -> Result<Option<BatchHeader>, LogError> {
+        let Some(segment) = self.segment_at(cursor) else {
+            return Ok(None);
+        };
         let name = self.files.log(segment.base_offset);
         let corrupt = |corruption| LogError::Corrupt {
             segment: name.clone(),

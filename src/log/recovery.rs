@@ -363,6 +363,7 @@ impl Recovery<'_> {
             high_watermark,
             recovery_point: log_end_offset,
             epochs,
+            read_hints: Default::default(),
         };
         let report = RecoveryReport {
             recovered_from: self.recovered_from.unwrap_or(log_end_offset),

@@ -26,6 +26,7 @@ impl Log {
         if offset >= log_end_offset {
             return Ok(log_end_offset);
         }
+        self.read_hints.clear();
         if offset < self.log_start_offset {
             self.truncate_fully_and_start_at(disk, offset)?;
             return Ok(offset);
@@ -90,6 +91,7 @@ impl Log {
         disk: &mut dyn Disk,
         offset: i64,
     ) -> Result<(), LogError> {
+        self.read_hints.clear();
         if offset < 0 {
             return Err(LogError::OffsetOutOfRange {
                 offset,
@@ -162,6 +164,9 @@ impl Log {
             })
             .map(|segment| segment.base_offset)
             .collect();
+        if !doomed.is_empty() {
+            self.read_hints.clear();
+        }
         for base in &doomed {
             self.segments[base].remove_files(disk, &self.files)?;
             self.segments.remove(base);
