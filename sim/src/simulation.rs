@@ -520,9 +520,11 @@ impl<N: Node> Simulation<N> {
         }
         self.stats.events += 1;
         let message = match &event {
-            Event::Deliver(stream) => self.world.head(*stream).cloned(),
+            Event::Deliver(stream) => self.world.head(*stream),
             _ => None,
         };
+        tracing::trace!(time_us = self.now_us, ?event, ?message, "applying");
+        let pending = self.trace.begin(self.now_us, &event, message);
         let mut answers = Vec::new();
         let mut effects = std::mem::take(&mut self.effects);
         let mut recorder = Recorder {
@@ -538,7 +540,7 @@ impl<N: Node> Simulation<N> {
                 tracing::debug!(time_us = self.now_us, ?event, reason, "skipped");
                 self.stats.skipped += 1;
                 let log_len = self.log.len();
-                (self.trace).push(self.now_us, event, message, answers, Some(reason), log_len);
+                (self.trace).push(pending, self.now_us, event, answers, Some(reason), log_len);
                 self.effects = effects;
                 return Ok(());
             }
@@ -549,10 +551,9 @@ impl<N: Node> Simulation<N> {
                 })
             }
         }
-        tracing::trace!(time_us = self.now_us, ?event, ?message, "applied");
         self.account(&event);
         let logged = self.log.len();
-        (self.trace).push(self.now_us, event, message, answers, None, logged);
+        (self.trace).push(pending, self.now_us, event, answers, None, logged);
         for effect in effects.drain(..) {
             self.schedule_effect(effect);
         }

@@ -94,6 +94,12 @@ impl<N: Node> fmt::Display for TraceEntry<N> {
     }
 }
 
+/// An entry between `Trace::begin` and `Trace::push`.
+pub(crate) struct Pending<N: Node> {
+    hasher: Fnv64,
+    message: Option<N::Msg>,
+}
+
 /// Every event of a run, in order, and the running hash over them. A trace that keeps
 /// only its hash (for swarms, which read nothing else) holds no entries.
 #[derive(Debug, Clone)]
@@ -115,17 +121,43 @@ impl<N: Node> Default for Trace<N> {
 
 impl<N: Node> Trace<N> {
     /// Appends an entry and extends the running hash over it.
+    /// Starts the next entry before its event is applied, while the delivered message is
+    /// still at its stream's head: hashes what is known so far, and copies the message only
+    /// if entries are kept.
+    pub(crate) fn begin(
+        &self,
+        time_us: u64,
+        event: &Event<N::Timer>,
+        message: Option<&N::Msg>,
+    ) -> Pending<N> {
+        let mut hasher = Fnv64(self.hash);
+        // As the tuple (time, event, message, choices, skipped) hashes, field by field.
+        time_us.hash(&mut hasher);
+        event.hash(&mut hasher);
+        message.hash(&mut hasher);
+        let message = match self.hash_only {
+            true => None,
+            false => message.cloned(),
+        };
+        Pending { hasher, message }
+    }
+
+    /// Ends the entry `begin` started.
     pub(crate) fn push(
         &mut self,
+        pending: Pending<N>,
         time_us: u64,
         event: Event<N::Timer>,
-        message: Option<N::Msg>,
         choices: Vec<u32>,
         skipped: Option<&'static str>,
         log_len: usize,
     ) {
-        let mut hasher = Fnv64(self.hash);
-        (time_us, &event, &message, &choices, skipped).hash(&mut hasher);
+        let Pending {
+            mut hasher,
+            message,
+        } = pending;
+        choices.hash(&mut hasher);
+        skipped.hash(&mut hasher);
         self.hash = hasher.finish();
         if self.hash_only {
             return;
