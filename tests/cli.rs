@@ -269,3 +269,19 @@ fn run_writes_its_trace_as_versioned_json_lines() {
         time = t;
     }
 }
+
+#[test]
+fn output_into_a_closed_pipe_ends_quietly() {
+    use std::process::Stdio;
+    let mut child = Command::new(env!("CARGO_BIN_EXE_odradek"))
+        .args(["run", "--seed", "1"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("odradek starts");
+    drop(child.stdout.take());
+    let output = child.wait_with_output().expect("odradek ends");
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(!stderr.contains("panicked"), "{stderr}");
+    assert_ne!(output.status.code(), Some(101), "{stderr}");
+}
