@@ -62,7 +62,7 @@ impl Metadata {
         let count = self
             .partitions
             .keys()
-            .filter(|tp| tp.topic == topic)
+            .filter(|tp| &*tp.topic == topic)
             .count();
         (count > 0).then(|| i32::try_from(count).unwrap_or(i32::MAX))
     }

@@ -155,7 +155,7 @@ fn retries(sim: &Simulation<KafkaNode>) -> u64 {
                 continue;
             };
             let first = batch.records.first().and_then(|r| r.value.clone());
-            let tp = TopicPartition::new(p.tp.topic.clone(), p.tp.partition);
+            let tp = TopicPartition::new(&*p.tp.topic, p.tp.partition);
             if !seen.insert((tp, first)) {
                 retries += 1;
             }

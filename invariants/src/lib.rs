@@ -76,8 +76,8 @@ use serde::{Deserialize, Serialize};
 /// A partition of a topic, as the history and observations name it.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 pub struct PartitionRef {
-    /// The topic.
-    pub topic: String,
+    /// The topic, shared (see the broker's `TopicPartition`).
+    pub topic: std::sync::Arc<str>,
     /// The partition index.
     pub partition: i32,
 }

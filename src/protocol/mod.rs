@@ -24,6 +24,7 @@ pub use messages::{
 };
 
 use std::fmt;
+use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
 
@@ -33,8 +34,9 @@ pub type BrokerId = i32;
 /// A partition of a topic.
 #[derive(Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 pub struct TopicPartition {
-    /// The topic.
-    pub topic: String,
+    /// The topic, shared: partitions are cloned into every timer key, message and
+    /// observation, and a shared name clones without allocating.
+    pub topic: Arc<str>,
     /// The partition index.
     pub partition: i32,
 }
@@ -43,7 +45,7 @@ impl TopicPartition {
     /// Partition `partition` of `topic`.
     pub fn new(topic: &str, partition: i32) -> Self {
         Self {
-            topic: topic.to_string(),
+            topic: topic.into(),
             partition,
         }
     }

@@ -165,7 +165,7 @@ impl ProducerApp {
         let invoke = Operation::Send {
             value,
             partition: PartitionRef {
-                topic: tp.topic.clone(),
+                topic: tp.topic.as_str().into(),
                 partition,
             },
             acks: self.config.producer.acks.code(),
