@@ -75,16 +75,23 @@ fn a_malformed_case_names_its_file_line_and_field() {
     .expect("written");
     let message = Case::load(&path).expect_err("rejected").to_string();
     assert!(message.contains("field=expect"), "{message}");
+    let format = (good.lines())
+        .find(|l| l.starts_with("format = "))
+        .expect("a format line");
     for (from, to, field) in [
-        ("format = 1", "format = 99", "field=format: version 99"),
-        ("format = 1\n", "", "field=format missing"),
         (
-            "hazards = [",
+            format.to_string(),
+            "format = 99",
+            "field=format: version 99",
+        ),
+        (format!("{format}\n"), "", "field=format missing"),
+        (
+            "hazards = [".to_string(),
             "hazards = [\"no-such-hazard\", ",
             "field=hazards",
         ),
     ] {
-        std::fs::write(&path, good.replacen(from, to, 1)).expect("written");
+        std::fs::write(&path, good.replacen(&from, to, 1)).expect("written");
         let message = Case::load(&path).expect_err("rejected").to_string();
         assert!(message.contains(field), "{field}: {message}");
     }
@@ -134,10 +141,32 @@ fn a_run_with_targeted_faults_saves_as_a_plain_schedule_that_replays_to_its_trac
         schedule: Some(sim.schedule().to_vec()),
         ..drawn
     };
-    let case = Case::of_run("targeted".into(), &run, &outcome, &scenario);
+    let anchored = odradek::cluster::anchored(&sim);
+    assert_eq!(
+        anchored.len(),
+        sim.fired().len(),
+        "every fired fault has its anchor"
+    );
+    let case = Case::of_run("targeted".into(), &run, &outcome, &scenario, anchored);
     // Its floors hold what the fired faults did, not the injectors, which a replay lacks.
     assert!(!case.hazards.iter().any(|h| h.starts_with("targeted:")));
     let replayed = case.replay().expect("replays");
     assert_eq!(replayed.trace_hash, case.trace_hash, "{replayed}");
-    assert!(replayed.met(), "{replayed}");
+    assert!(replayed.met() && !replayed.reanchored, "{replayed}");
+    // The anchors alone rebuild the finding run: with the fired faults' concrete copies
+    // gone from the schedule (as if the code's timing had moved them), re-anchoring
+    // fires each after the same observation, and the run is the same run.
+    let mut stripped = case.clone();
+    let schedule = stripped.scenario.schedule.as_mut().expect("explicit");
+    for fault in &case.anchored {
+        let at = (schedule.iter())
+            .position(|t| t.at_ms == fault.at_ms && t.fault == fault.fault)
+            .expect("a fired fault is in the schedule at its time");
+        schedule.remove(at);
+    }
+    assert_eq!(schedule.len(), drawn_len);
+    let concrete = stripped.replay().expect("replays");
+    assert!(concrete.reanchored || concrete.trace_hash != case.trace_hash);
+    let again = stripped.replay_reanchored().expect("replays");
+    assert_eq!(format!("{:016x}", again.trace_hash), case.trace_hash);
 }

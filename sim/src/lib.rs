@@ -54,7 +54,8 @@ pub use rng::{RngStream, SimRng};
 pub use scenario::{parse_json, Scenario, ScenarioError};
 pub use sim_disk::{FaultKind, FaultReport, PowerLoss, SimDisk, SimDiskOptions};
 pub use simulation::{
-    Check, Latency, LinkLatency, RunError, RunStats, SimOptions, Simulation, Trigger, Triggered,
+    Check, Fired, Latency, LinkLatency, RunError, RunStats, SimOptions, Simulation, Trigger,
+    Triggered,
 };
 pub use trace::{fnv64, Divergence, Fnv64, Trace, TraceEntry};
 pub use world::{Status, World, HANDLERS_PER_EVENT_MAX};

@@ -186,6 +186,20 @@ pub struct Triggered {
     pub fault: Fault,
 }
 
+/// A fault a [`Trigger`] fired, with the log entry that fired it: what a saved case needs
+/// to re-anchor the fault to its trigger when the code's timing moves.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Fired {
+    /// The index in [`Simulation::log`] of the entry that fired it.
+    pub observation: usize,
+    /// When it applies.
+    pub at_ms: u64,
+    /// Its delay after the millisecond following the entry, as the trigger answered.
+    pub delay_ms: u64,
+    /// The fault.
+    pub fault: Fault,
+}
+
 /// The earliest thing due, found by [`Simulation::next`].
 enum Due<T> {
     Fault,
@@ -237,6 +251,8 @@ pub struct Simulation<N: Node> {
     trigger: Option<Trigger<N::Obs>>,
     /// Log entries already shown to the trigger.
     triggered: usize,
+    /// What the trigger fired.
+    fired: Vec<Fired>,
 }
 
 impl<N: Node> Simulation<N> {
@@ -280,6 +296,7 @@ impl<N: Node> Simulation<N> {
             stats: RunStats::default(),
             effects: Vec::new(),
             trigger: None,
+            fired: Vec::new(),
             triggered: 0,
         })
     }
@@ -327,18 +344,36 @@ impl<N: Node> Simulation<N> {
         }
         let mut fired = Vec::new();
         while let Some(entry) = self.log.get(self.triggered) {
+            let observation = self.triggered;
             self.triggered += 1;
-            fired.extend(trigger(entry));
+            fired.extend(trigger(entry).into_iter().map(|t| (observation, t)));
         }
         // Strictly after now: a replay, whose schedule holds the fault from the start,
         // applies it at the same point among the events of its millisecond.
         let next_ms = self.now_us / 1000 + 1;
-        for Triggered { delay_ms, fault } in fired {
+        for (observation, Triggered { delay_ms, fault }) in fired {
             let at_ms = next_ms + delay_ms;
             let at = self.next_fault
                 + self.schedule[self.next_fault..].partition_point(|t| t.at_ms <= at_ms);
-            self.schedule.insert(at, Timed { at_ms, fault });
+            self.schedule.insert(
+                at,
+                Timed {
+                    at_ms,
+                    fault: fault.clone(),
+                },
+            );
+            self.fired.push(Fired {
+                observation,
+                at_ms,
+                delay_ms,
+                fault,
+            });
         }
+    }
+
+    /// Every fault the trigger fired so far, in firing order.
+    pub fn fired(&self) -> &[Fired] {
+        &self.fired
     }
 
     /// Every event so far.

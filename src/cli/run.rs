@@ -56,7 +56,8 @@ pub(crate) fn run(args: &Args) -> Exit {
             args.seed,
             bug_flags(&bugs)
         );
-        let case = odradek::cluster::Case::of_run(about, &run, &outcome, &scenario);
+        let anchored = odradek::cluster::anchored(&sim);
+        let case = odradek::cluster::Case::of_run(about, &run, &outcome, &scenario, anchored);
         if let Err(error) = case.save(path) {
             eprintln!("odradek: {error}");
             return Exit::BadInput;

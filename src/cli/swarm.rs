@@ -131,7 +131,13 @@ fn save(run: &KafkaRun, bugs: &Bugs, outcomes: &[KafkaOutcome], dir: &Path) -> R
             outcome_name(&again),
             again.seed
         );
-        let case = Case::of_run(about, run, &again, &scenario);
+        let case = Case::of_run(
+            about,
+            run,
+            &again,
+            &scenario,
+            odradek::cluster::anchored(&sim),
+        );
         let stem = if named.is_empty() {
             "seed".to_string()
         } else {

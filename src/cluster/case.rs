@@ -5,7 +5,11 @@
 //! not depend on the nemesis), the outcome expected, the hazards the replay must reach (its
 //! floors: a replay that no longer reaches the failover its bug needs says so, instead of
 //! passing as clean for the wrong reason), and the trace hash of the run that wrote it.
-//! The file starts with its format version.
+//! The faults the targeted injectors fired are in the schedule at their concrete times and
+//! again, anchored to the observations that fired them: a replay that no longer meets its
+//! expectation (the code's timing moved) replays once more with those faults re-anchored,
+//! each fired after the same observation as in the finding run. The file starts with its
+//! format version.
 
 use std::fmt;
 use std::path::Path;
@@ -14,10 +18,14 @@ use odradek_invariants::Invariant;
 use odradek_sim::Scenario;
 use serde::{Deserialize, Serialize};
 
+use super::targeted::{reanchor, Anchored};
 use super::{hazards, KafkaOutcome, KafkaRun};
 
-/// The case file format this code reads and writes.
-pub const CASE_FORMAT: u32 = 1;
+/// The case file format this code writes. Format 1 (no anchored faults) is still read.
+pub const CASE_FORMAT: u32 = 2;
+
+/// The case file formats this code reads.
+const CASE_FORMATS_READ: [u32; 2] = [1, 2];
 
 /// One saved case.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -40,6 +48,10 @@ pub struct Case {
     pub run: KafkaRun,
     /// The scenario, with its explicit schedule.
     pub scenario: Scenario,
+    /// The schedule's faults the targeted injectors fired, anchored to the observations
+    /// that fired them.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub anchored: Vec<Anchored>,
 }
 
 /// Why a case file could not be used.
@@ -76,6 +88,9 @@ pub struct Replayed {
     pub violation: Option<String>,
     /// Hazards the case requires that the replay did not reach.
     pub unreached: Vec<String>,
+    /// The replay at concrete times did not meet the expectation; this is the replay with
+    /// the triggered faults re-anchored to their observations.
+    pub reanchored: bool,
 }
 
 impl Replayed {
@@ -88,9 +103,14 @@ impl Replayed {
 impl fmt::Display for Replayed {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let verdict = if self.met() { "ok" } else { "FAILED" };
+        let how = if self.reanchored {
+            " (re-anchored)"
+        } else {
+            ""
+        };
         write!(
             f,
-            "{verdict}: expected {}, got {} (trace-hash {})",
+            "{verdict}{how}: expected {}, got {} (trace-hash {})",
             self.expected, self.actual, self.trace_hash
         )?;
         if !self.unreached.is_empty() {
@@ -116,6 +136,7 @@ impl Case {
         run: &KafkaRun,
         outcome: &KafkaOutcome,
         scenario: &Scenario,
+        anchored: Vec<Anchored>,
     ) -> Case {
         Case {
             format: CASE_FORMAT,
@@ -130,6 +151,7 @@ impl Case {
                 .collect(),
             trace_hash: format!("{:016x}", outcome.trace_hash),
             scenario: scenario.clone(),
+            anchored,
         }
     }
 
@@ -149,10 +171,11 @@ impl Case {
         let value: toml::Table =
             toml::from_str(&text).map_err(|e| malformed(e.to_string().replace('\n', " ")))?;
         match value.get("format").map(|v| v.as_integer()) {
-            Some(Some(version)) if version == i64::from(CASE_FORMAT) => {}
+            Some(Some(version)) if CASE_FORMATS_READ.iter().any(|&v| i64::from(v) == version) => {}
             Some(Some(version)) => {
                 return Err(malformed(format!(
-                    "field=format: version {version} is not this odradek's ({CASE_FORMAT})"
+                    "field=format: version {version} is not one this odradek reads \
+                     {CASE_FORMATS_READ:?}"
                 )))
             }
             Some(None) => return Err(malformed("field=format: not an integer".into())),
@@ -186,25 +209,52 @@ impl Case {
         })
     }
 
-    /// Replays the case: its seed under its scenario, judged by the oracle.
+    /// Replays the case: its seed under its scenario, judged by the oracle; if that does
+    /// not meet the expectation and the case has anchored faults, replays it once more
+    /// with them re-anchored, and reports that replay.
     pub fn replay(&self) -> Result<Replayed, CaseError> {
-        let (outcome, _) = (self.run.run_scenario(self.seed, &self.scenario)).map_err(|e| {
-            CaseError::Malformed {
-                path: format!("seed {}", self.seed),
-                message: e.to_string(),
+        let invalid = |e: odradek_sim::ScenarioError| CaseError::Malformed {
+            path: format!("seed {}", self.seed),
+            message: e.to_string(),
+        };
+        let (outcome, _) = (self.run.run_scenario(self.seed, &self.scenario)).map_err(invalid)?;
+        let concrete = self.judge(&outcome, false);
+        if concrete.met() || self.anchored.is_empty() {
+            return Ok(concrete);
+        }
+        Ok(self.judge(&self.replay_reanchored().map_err(invalid)?, true))
+    }
+
+    /// Replays the case with its anchored faults out of the schedule, fired by their
+    /// anchors instead.
+    pub fn replay_reanchored(&self) -> Result<KafkaOutcome, odradek_sim::ScenarioError> {
+        let mut scenario = self.scenario.clone();
+        if let Some(schedule) = scenario.schedule.as_mut() {
+            for fault in &self.anchored {
+                let at = (schedule.iter())
+                    .position(|t| t.at_ms == fault.at_ms && t.fault == fault.fault);
+                if let Some(at) = at {
+                    schedule.remove(at);
+                }
             }
-        })?;
+        }
+        let trigger = reanchor(&self.anchored);
+        Ok(self.run.run_triggered(self.seed, &scenario, trigger)?.0)
+    }
+
+    fn judge(&self, outcome: &KafkaOutcome, reanchored: bool) -> Replayed {
         let reached = outcome.hazards();
         let unreached = (self.hazards.iter())
             .filter(|h| !reached.contains(h))
             .cloned()
             .collect();
-        Ok(Replayed {
+        Replayed {
             unreached,
             expected: self.expect.clone(),
-            actual: outcome_name(&outcome),
+            actual: outcome_name(outcome),
             trace_hash: format!("{:016x}", outcome.trace_hash),
-            violation: outcome.violation.map(|v| v.to_string()),
-        })
+            violation: outcome.violation.as_ref().map(ToString::to_string),
+            reanchored,
+        }
     }
 }

@@ -7,8 +7,8 @@
 
 use std::collections::BTreeMap;
 
-use odradek_invariants::{Counts, Oracle, Violation};
-use odradek_sim::{NodeId, RunError, Scenario, ScenarioError, Simulation};
+use odradek_invariants::{Counts, Observation, Oracle, Violation};
+use odradek_sim::{NodeId, RunError, Scenario, ScenarioError, Simulation, Trigger};
 
 use super::{judge, oracle_config, pipeline_configs, pipeline_swarm};
 use super::{ClusterSpec, Fires, KafkaNode, NodeConfig, Targeted, Timing, TopicSpec};
@@ -201,9 +201,14 @@ impl KafkaRun {
     /// fraction of the memory of [`KafkaRun::run`].
     pub fn outcome(&self, seed: u64) -> KafkaOutcome {
         let scenario = self.scenario(seed);
-        (self.run_inner(seed, &scenario, self.targeted(seed), false))
-            .expect("the default scenario validates")
-            .0
+        (self.run_inner(
+            seed,
+            &scenario,
+            self.targeted(seed).map(Aim::Targeted),
+            false,
+        ))
+        .expect("the default scenario validates")
+        .0
     }
 
     /// Runs `seed` under `scenario` without targeted injectors, keeping only the trace's
@@ -214,6 +219,17 @@ impl KafkaRun {
         scenario: &Scenario,
     ) -> Result<KafkaOutcome, ScenarioError> {
         Ok(self.run_inner(seed, scenario, None, false)?.0)
+    }
+
+    /// Runs `seed` under `scenario` with `trigger` firing faults (a saved case's faults
+    /// re-anchored to their observations, say), and judges it.
+    pub fn run_triggered(
+        &self,
+        seed: u64,
+        scenario: &Scenario,
+        trigger: Trigger<Observation>,
+    ) -> Result<(KafkaOutcome, Simulation<KafkaNode>), ScenarioError> {
+        self.run_inner(seed, scenario, Some(Aim::Given(trigger)), true)
     }
 
     /// Runs `seed` under `scenario` (a saved case's explicit schedule, say), without
@@ -233,14 +249,14 @@ impl KafkaRun {
         scenario: &Scenario,
         targeted: Option<Targeted>,
     ) -> Result<(KafkaOutcome, Simulation<KafkaNode>), ScenarioError> {
-        self.run_inner(seed, scenario, targeted, true)
+        self.run_inner(seed, scenario, targeted.map(Aim::Targeted), true)
     }
 
     fn run_inner(
         &self,
         seed: u64,
         scenario: &Scenario,
-        targeted: Option<Targeted>,
+        aim: Option<Aim>,
         keep_trace: bool,
     ) -> Result<(KafkaOutcome, Simulation<KafkaNode>), ScenarioError> {
         let configs = self.configs(seed);
@@ -257,10 +273,14 @@ impl KafkaRun {
             sim.keep_trace_hash_only();
         }
         let fires = Fires::default();
-        if let Some(targeted) = targeted {
-            let controller = self.cluster.controller;
-            let trigger = targeted.trigger(seed, &scenario.nemesis, controller, fires.clone());
-            sim.set_trigger(trigger);
+        match aim {
+            Some(Aim::Targeted(targeted)) => {
+                let controller = self.cluster.controller;
+                let trigger = targeted.trigger(seed, &scenario.nemesis, controller, fires.clone());
+                sim.set_trigger(trigger);
+            }
+            Some(Aim::Given(trigger)) => sim.set_trigger(trigger),
+            None => {}
         }
         let mut step_violation = None;
         let result = sim.run(&mut |entry| {
@@ -312,4 +332,12 @@ impl KafkaRun {
         };
         Ok((outcome, sim))
     }
+}
+
+/// Where a run's triggered faults come from.
+enum Aim {
+    /// The targeted injectors.
+    Targeted(Targeted),
+    /// A trigger of the caller's.
+    Given(Trigger<Observation>),
 }

@@ -26,7 +26,7 @@ pub use kafka_run::{KafkaOutcome, KafkaRun};
 pub use oracle::{entry, judge, observe, oracle_config, quiescence};
 pub use pipeline::{pipeline_configs, pipeline_swarm};
 pub use scenario_toml::documented_toml;
-pub use targeted::{Fires, Targeted, INJECTORS};
+pub use targeted::{anchor, anchored, reanchor, Anchored, Fires, Targeted, INJECTORS};
 
 pub use crate::controller::TopicSpec;
 

@@ -2,7 +2,9 @@
 //! [`Trigger`]. A drawn schedule cannot name "the leader just elected" or "the last ISR
 //! member" in advance; these injectors take their target from the observation that fires
 //! them. Every fault they fire is recorded in the run's schedule as a plain timed fault, so
-//! a saved case replays without them.
+//! a saved case replays without them; and with its anchor (the observation that fired it,
+//! named by [`anchor`]), so a replay after the code's timing moved can fire it relative
+//! to the same observation instead ([`reanchor`]).
 //!
 //! Fault budget: every injector stays within the normal swarm's (one lossy broker, every
 //! acked acks=all record must survive). The crashes and power losses (`last_isr_power_loss`,
@@ -15,10 +17,12 @@ use std::rc::Rc;
 
 use odradek_invariants::{Observation, PartitionRef, TruncationCause};
 use odradek_sim::{
-    nemesis, CrashMode, Fault, NodeId, Observed, PowerLoss, Probability, SimRng, Trigger, Triggered,
+    nemesis, CrashMode, Fault, NodeId, Observed, PowerLoss, Probability, SimRng, Simulation,
+    Trigger, Triggered,
 };
 use serde::{Deserialize, Serialize};
 
+use super::KafkaNode;
 use crate::protocol::{broker_node, PUSH, REPLICATION};
 
 /// The substream of the swarm generator's seed stream that draws which injectors are on.
@@ -386,4 +390,117 @@ impl Targeted {
             fired
         })
     }
+}
+
+/// A fault a targeted injector fired, anchored to the observation that fired it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Anchored {
+    /// The observation that fired it, as [`anchor`] names it.
+    pub anchor: String,
+    /// Observations of that name before it (a restarted broker follows in the same epoch
+    /// again): the fault fires after the next one.
+    pub occurrence: u32,
+    /// When the finding run applied it.
+    pub at_ms: u64,
+    /// Its delay after the millisecond that followed the observation.
+    pub after_ms: u64,
+    /// The fault, with its target.
+    pub fault: Fault,
+}
+
+/// Names an observation the injectors fire on by who did what, to which partition, in
+/// which epoch (or at which offset): the same moment of a run whose timing moved has the
+/// same name, where its time does not. `None` for observations no injector fires on.
+pub fn anchor(entry: &odradek_sim::Observation<Observation>) -> Option<String> {
+    let Observed::Node(observation) = &entry.what else {
+        return None;
+    };
+    let node = entry.node.index();
+    let name = |p: &PartitionRef| format!("{}-{}", p.topic, p.partition);
+    Some(match observation {
+        Observation::BecameLeader {
+            partition,
+            leader_epoch,
+            ..
+        } => format!("n{node} leads {} in epoch {leader_epoch}", name(partition)),
+        Observation::BecameFollower {
+            partition,
+            leader: Some(leader),
+            leader_epoch,
+        } => format!(
+            "n{node} follows {leader} on {} in epoch {leader_epoch}",
+            name(partition)
+        ),
+        Observation::Truncated {
+            partition,
+            to_offset,
+            cause: TruncationCause::LeaderEpoch,
+            ..
+        } => format!("n{node} truncates {} to {to_offset}", name(partition)),
+        Observation::PartitionChanged {
+            partition,
+            partition_epoch,
+            ..
+        } => format!(
+            "{} changes in partition epoch {partition_epoch}",
+            name(partition)
+        ),
+        Observation::Appended {
+            partition,
+            first_offset,
+            as_leader: true,
+            ..
+        } => format!("n{node} appends {} at {first_offset}", name(partition)),
+        _ => return None,
+    })
+}
+
+/// The faults `sim`'s trigger fired, each with its anchor.
+pub fn anchored(sim: &Simulation<KafkaNode>) -> Vec<Anchored> {
+    // Each log entry's name and how many entries of that name came before it.
+    let mut seen: BTreeMap<String, u32> = BTreeMap::new();
+    let names: Vec<Option<(String, u32)>> = (sim.log().iter())
+        .map(|entry| {
+            let name = anchor(entry)?;
+            let count = seen.entry(name.clone()).or_default();
+            *count += 1;
+            Some((name, *count - 1))
+        })
+        .collect();
+    (sim.fired().iter())
+        .filter_map(|fired| {
+            let (anchor, occurrence) = names.get(fired.observation)?.clone()?;
+            Some(Anchored {
+                anchor,
+                occurrence,
+                at_ms: fired.at_ms,
+                after_ms: fired.delay_ms,
+                fault: fired.fault.clone(),
+            })
+        })
+        .collect()
+}
+
+/// A trigger that fires each of `faults` once, after the first observation of its anchor,
+/// as the finding run's injector fired it.
+pub fn reanchor(faults: &[Anchored]) -> Trigger<Observation> {
+    let mut waiting: BTreeMap<(String, u32), Vec<Triggered>> = BTreeMap::new();
+    for fault in faults {
+        let fired = Triggered {
+            delay_ms: fault.after_ms,
+            fault: fault.fault.clone(),
+        };
+        let key = (fault.anchor.clone(), fault.occurrence);
+        waiting.entry(key).or_default().push(fired);
+    }
+    let mut seen: BTreeMap<String, u32> = BTreeMap::new();
+    Box::new(move |entry| {
+        let Some(name) = anchor(entry) else {
+            return Vec::new();
+        };
+        let count = seen.entry(name.clone()).or_default();
+        *count += 1;
+        waiting.remove(&(name, *count - 1)).unwrap_or_default()
+    })
 }
