@@ -1,7 +1,8 @@
 //! The cluster under the explorer: a controller, two brokers (replication factor 2,
 //! `min.insync.replicas` 2) and the typed client writing one acks=all record, with one
-//! power loss of the first leader. The search is exhaustive up to its depth bound and the
-//! distinct-state count is pinned: node state carries no counter without protocol
+//! power loss of the first leader. The search is bounded by depth (every state within the
+//! bound expanded, states at the bound not: no proof beyond it) and the distinct-state count
+//! is pinned: node state carries no counter without protocol
 //! meaning, so states reached along different paths coincide.
 //!
 //! The configuration is the smallest that reaches an ack. Time is abstracted there (any
@@ -154,9 +155,14 @@ fn search() -> Report<WorldModel<KafkaNode>> {
 }
 
 #[test]
-fn one_record_and_one_power_loss_exhaust_the_bounds_with_a_pinned_state_count() {
+fn one_record_and_one_power_loss_search_to_the_depth_bound_with_a_pinned_state_count() {
     let report = search();
-    assert!(report.complete, "exhausted up to the depth bound");
+    // Bounded, not exhausted: the depth bound cut states, and the report says so.
+    assert!(report.complete && report.depth_cut && !report.exhausted());
+    assert!(
+        report.verdict().starts_with("bounded: the depth bound"),
+        "{report}"
+    );
     let violations: Vec<_> = report.violations().map(|d| d.property).collect();
     if let Some(property) = violations.first() {
         let path = report

@@ -87,6 +87,12 @@ fn dfs_finds_a_counterexample_and_exhausts_a_clean_space() {
 
     let clean = Explorer::new(Grid { n: 4 }).dfs().unwrap();
     assert!(clean.complete && !clean.depth_cut);
+    assert!(clean.exhausted() && clean.verdict().starts_with("exhausted"));
+    assert!(
+        clean.collision_probability() < 1e-9,
+        "{}",
+        clean.collision_probability()
+    );
     assert_eq!(clean.distinct, 16);
     assert_eq!(clean.violations().count(), 0);
     assert!(clean.unreached().is_empty());
@@ -113,8 +119,12 @@ fn depth_bound_cuts_the_search_and_says_so() {
         "(3, 5) lies 5 steps away"
     );
     assert!(
-        report.complete && report.depth_cut,
-        "exhausted up to the bound, and cut by it"
+        report.complete && report.depth_cut && !report.exhausted(),
+        "every state within the bound expanded, and cut by it: bounded"
+    );
+    assert!(
+        report.to_string().contains("bounded: the depth bound (4)"),
+        "{report}"
     );
     assert_eq!(report.depth, 4);
     let dfs = Explorer::new(Grid { n: 40 }).depth_max(4).dfs().unwrap();

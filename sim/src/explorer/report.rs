@@ -44,6 +44,10 @@ pub struct Report<M: Model> {
     pub generated: u64,
     /// Distinct states (by fingerprint; under symmetry, distinct classes).
     pub distinct: u64,
+    /// Distinct states outside the model's boundary (its constraints, as TLC's
+    /// CONSTRAINT): checked against the properties, never expanded. A property of the
+    /// model, not a limit of the search.
+    pub outside_boundary: u64,
     /// The largest number of actions from an initial state to a reached state.
     pub depth: usize,
     /// Wall time the search took.
@@ -62,6 +66,41 @@ pub struct Report<M: Model> {
 }
 
 impl<M: Model> Report<M> {
+    /// Whether the search explored every state within the model's boundary: no search
+    /// limit (the depth bound, the state budget, an early stop at a discovery) cut one.
+    /// Only then does a clean report prove the properties of the model.
+    pub fn exhausted(&self) -> bool {
+        self.complete && !self.depth_cut
+    }
+
+    /// An upper bound on the probability that two distinct states shared a 64-bit
+    /// fingerprint, so that one was never explored: `n(n-1)/2` pairs, each colliding with
+    /// probability `2^-64`.
+    pub fn collision_probability(&self) -> f64 {
+        let n = self.distinct as f64;
+        (n * (n - 1.0) / 2.0 / 2f64.powi(64)).min(1.0)
+    }
+
+    /// What the search proved, in one phrase: exhausted (with the collision bound),
+    /// bounded (by what), or stopped.
+    pub fn verdict(&self) -> String {
+        match (self.complete, self.depth_cut) {
+            (true, false) => format!(
+                "exhausted (fingerprint collision probability <= {:.1e})",
+                self.collision_probability()
+            ),
+            (true, true) => format!(
+                "bounded: the depth bound ({}) left states unexpanded",
+                self.depth
+            ),
+            (false, _) => {
+                "bounded: the search stopped early (at a discovery, at the state budget, or \
+                 random walks, which prove nothing)"
+                    .to_string()
+            }
+        }
+    }
+
     /// Counterexamples to `Always` properties.
     pub fn violations(&self) -> impl Iterator<Item = &Discovery<M>> {
         self.discoveries
@@ -103,16 +142,22 @@ impl<M: Model> fmt::Display for Report<M> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(
             f,
-            "generated={} distinct={} depth={} elapsed={:.3}s generated/s={:.0} distinct/s={:.0} exhausted={}{}",
+            "generated={} distinct={} depth={} elapsed={:.3}s generated/s={:.0} distinct/s={:.0}\n{}",
             self.generated,
             self.distinct,
             self.depth,
             self.elapsed.as_secs_f64(),
             self.generated_per_second(),
             self.distinct_per_second(),
-            self.complete,
-            if self.complete && self.depth_cut { " (up to the depth bound)" } else { "" },
+            self.verdict(),
         )?;
+        if self.outside_boundary > 0 {
+            write!(
+                f,
+                "\nthe model's constraints left {} states unexpanded",
+                self.outside_boundary
+            )?;
+        }
         for discovery in self.discoveries.values() {
             let what = match discovery.expectation {
                 Expectation::Always => "violated",

@@ -52,6 +52,8 @@ struct Shared<'a, M: Model> {
     stop: AtomicBool,
     generated: AtomicU64,
     distinct: AtomicU64,
+    /// States the model's boundary (its constraints) kept from being expanded.
+    outside_boundary: AtomicU64,
     depth: AtomicUsize,
     started: Instant,
 }
@@ -67,6 +69,7 @@ impl<'a, M: Model> Shared<'a, M> {
             discoveries: Mutex::new(BTreeMap::new()),
             stop: AtomicBool::new(false),
             generated: AtomicU64::new(0),
+            outside_boundary: AtomicU64::new(0),
             distinct: AtomicU64::new(0),
             depth: AtomicUsize::new(0),
             started: Instant::now(),
@@ -163,6 +166,7 @@ impl<'a, M: Model> Shared<'a, M> {
         Report {
             generated: self.generated.into_inner(),
             distinct: self.distinct.into_inner(),
+            outside_boundary: self.outside_boundary.into_inner(),
             depth: self.depth.into_inner(),
             elapsed: self.started.elapsed(),
             complete: complete.all,
@@ -192,6 +196,7 @@ impl<'a, M: Model> Shared<'a, M> {
                 break;
             }
             if !self.model.within_boundary(state) {
+                self.outside_boundary.fetch_add(1, Ordering::Relaxed);
                 continue;
             }
             actions.clear();
@@ -338,6 +343,7 @@ pub(crate) fn dfs<M: Model>(model: &M, bounds: &Bounds) -> Report<M> {
             break;
         }
         if !model.within_boundary(&state) {
+            shared.outside_boundary.fetch_add(1, Ordering::Relaxed);
             continue;
         }
         if bounds.depth_max.is_some_and(|max| depth >= max) {
