@@ -81,7 +81,7 @@ pub const INJECTORS: [&str; 9] = [
 ];
 
 /// How often an injector fires at most in one run.
-const FIRES_MAX: [u64; 9] = [3, 4, 3, 1, 2, 2, 2, 2, 2];
+const FIRES_MAX: [u64; 9] = [3, 4, 3, 1, 2, 2, 2, 2, 4];
 
 /// Fires per injector, shared between a run's trigger and whoever reads the counts.
 pub type Fires = Rc<RefCell<BTreeMap<&'static str, u64>>>;
@@ -268,10 +268,23 @@ impl Targeted {
                         at(d + down, Fault::Restart { node }),
                     ];
                     plans.push((5, stop));
-                    plans.retain(|(index, _)| on[*index]);
-                    if !plans.is_empty() {
-                        let (index, plan) =
-                            plans.swap_remove(rng.below(plans.len() as u64) as usize);
+                    // Only plans with fires left, so a spent one does not leave the
+                    // election without a plan; the bounce (the longest sequence, and the
+                    // only one that sets up a follower behind a returning leader) half the
+                    // time it is available.
+                    let spent = |index: usize| {
+                        let fired = fires.borrow().get(INJECTORS[index]).copied();
+                        fired.unwrap_or(0) >= FIRES_MAX[index]
+                    };
+                    plans.retain(|(index, _)| on[*index] && !spent(*index));
+                    let bounce = plans.iter().position(|(index, _)| *index == 8);
+                    let pick = match bounce {
+                        Some(at) if rng.below(2) == 0 => Some(at),
+                        _ if plans.is_empty() => None,
+                        _ => Some(rng.below(plans.len() as u64) as usize),
+                    };
+                    if let Some(at) = pick {
+                        let (index, plan) = plans.swap_remove(at);
                         fire(index, plan);
                     }
                 }
