@@ -285,3 +285,20 @@ fn output_into_a_closed_pipe_ends_quietly() {
     assert!(!stderr.contains("panicked"), "{stderr}");
     assert_ne!(output.status.code(), Some(101), "{stderr}");
 }
+
+#[test]
+fn check_reports_a_depth_bounded_search_as_bounded_and_refuses_bad_bounds() {
+    let output = odradek(&["check", "--depth", "6"]);
+    let out = stdout(&output);
+    assert_eq!(output.status.code(), Some(0), "{out}");
+    assert!(out.starts_with("model: 2 replicas, 1 record(s)"), "{out}");
+    assert!(out.contains("bounded: the depth bound (6)"), "{out}");
+    assert!(!out.contains("exhausted"), "{out}");
+    for bad in [
+        vec!["check", "--replicas", "0"],
+        vec!["check", "--bug", "no_such_bug"],
+        vec!["check", "--bug", "acks_all_at_leader_append"],
+    ] {
+        assert_eq!(odradek(&bad).status.code(), Some(2), "{bad:?}");
+    }
+}

@@ -4,6 +4,7 @@
 
 mod bench;
 mod bugs;
+mod check;
 mod merge;
 mod replay;
 mod run;
@@ -39,6 +40,9 @@ enum Command {
     Bugs,
     /// Print the default Kafka scenario as TOML, for `--scenario FILE` to take an edited copy.
     Scenario,
+    /// Model-check the real controller, brokers and test client at small bounds, breadth
+    /// first from boot: a violation prints its shortest counterexample and exits 1.
+    Check(check::Args),
     /// Measure the default scenario's speed (faults on and off) and the swarm's seeds per
     /// minute; `--zoo` adds the bug-finding power per switch.
     Bench(bench::Args),
@@ -70,6 +74,7 @@ pub(crate) fn main() -> ExitCode {
         Command::Merge(args) => merge::merge(&args),
         Command::Bugs => bugs::list(),
         Command::Bench(args) => bench::bench(&args),
+        Command::Check(args) => check::check(&args),
         Command::Scenario => {
             print!("{}", scenario_toml());
             Exit::Clean

@@ -11,6 +11,7 @@
 //! ([`broker_id`](crate::protocol::broker_id)).
 
 mod case;
+pub mod check;
 mod config;
 mod coverage;
 mod kafka_run;

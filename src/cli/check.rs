@@ -1,0 +1,108 @@
+//! `odradek check`: the explorer on the real controller, brokers and test client, breadth
+//! first from boot, so the first violation found is a shortest counterexample.
+
+use odradek::cluster::check::CheckOptions;
+
+use super::Exit;
+
+/// The model's defaults are stated here and in the report's first line.
+#[derive(Debug, clap::Args)]
+pub(crate) struct Args {
+    /// A bug-zoo switch of the controller or brokers to turn on (see `odradek bugs`);
+    /// repeatable.
+    #[arg(long = "bug", value_name = "NAME")]
+    bugs: Vec<String>,
+    /// Brokers, every one a replica of the one partition.
+    #[arg(long, default_value_t = 2)]
+    replicas: u16,
+    /// Records the test client writes, acks=all, one at a time.
+    #[arg(long, default_value_t = 1)]
+    records: u64,
+    /// `min.insync.replicas` (1 lets the ISR shrink to the leader, as the TLA+ specs do).
+    #[arg(long, default_value_t = 1)]
+    min_insync: usize,
+    /// Crashes along a path, each followed by at most one restart.
+    #[arg(long, default_value_t = 1)]
+    crashes: u8,
+    /// Crashes lose the page cache (power losses); by default they are process crashes,
+    /// which keep it.
+    #[arg(long)]
+    power_loss: bool,
+    /// The search's depth bound (steps from boot).
+    #[arg(long, default_value_t = 16)]
+    depth: usize,
+    /// The search's budget of distinct states.
+    #[arg(long)]
+    states: Option<u64>,
+    /// Threads searching.
+    #[arg(long, default_value_t = 1)]
+    threads: usize,
+}
+
+pub(crate) fn check(args: &Args) -> Exit {
+    let bugs = match super::parse_bugs(&args.bugs) {
+        Ok(bugs) => bugs,
+        Err(message) => {
+            eprintln!("{message}");
+            return Exit::BadInput;
+        }
+    };
+    let client = [
+        odradek::bugs::Bug::ReassignSequenceOnRetry,
+        odradek::bugs::Bug::AcksAllAtLeaderAppend,
+    ];
+    if let Some(bug) = bugs.iter().find(|b| client.contains(b)) {
+        eprintln!(
+            "odradek: {bug} is a producer switch; check runs the test client, not the producer"
+        );
+        return Exit::BadInput;
+    }
+    let options = CheckOptions {
+        replicas: args.replicas,
+        records: args.records,
+        min_insync_replicas: args.min_insync,
+        crashes: args.crashes,
+        power_loss: args.power_loss,
+        bugs,
+        depth_max: Some(args.depth),
+        states_max: args.states,
+        threads: args.threads,
+        ..CheckOptions::default()
+    };
+    if options.replicas == 0 || options.min_insync_replicas > usize::from(options.replicas) {
+        eprintln!("odradek: --replicas must be at least 1 and at least --min-insync");
+        return Exit::BadInput;
+    }
+    let crash = if options.power_loss {
+        "power loss"
+    } else {
+        "process crash"
+    };
+    println!(
+        "model: {} replicas, {} record(s) acks=all, min.insync.replicas {}, up to {} {crash}(es) \
+         of any broker, one message in flight per stream, periodic timers off; from boot",
+        options.replicas, options.records, options.min_insync_replicas, options.crashes
+    );
+    let (model, report) = match options.model().and_then(|m| Ok((m, options.run()?))) {
+        Ok(found) => found,
+        Err(error) => {
+            eprintln!("odradek: {error}");
+            return Exit::BadInput;
+        }
+    };
+    println!("{report}");
+    let mut violated = false;
+    for discovery in report.violations() {
+        violated = true;
+        println!(
+            "\nviolation: {} ({} steps, the shortest):\n{}",
+            discovery.property,
+            discovery.path.len(),
+            discovery.path.describe(&model)
+        );
+    }
+    match violated {
+        true => Exit::Violation,
+        false => Exit::Clean,
+    }
+}

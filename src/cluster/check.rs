@@ -1,0 +1,254 @@
+//! The explorer on the real Kafka nodes (`odradek check`): a controller, `replicas` brokers
+//! hosting one partition, and the typed test client writing acks=all records, searched
+//! breadth first from boot, so the first violation found is a shortest counterexample.
+//!
+//! Time is abstracted (any armed timer may fire next), so the timers that re-arm forever
+//! are off (`Timing::periodic_timers`: heartbeats, session expiry, high-watermark
+//! checkpoints) and the client has no request timeout; leader changes come from crashes,
+//! restarts (a restarted broker registers with a new broker epoch) and ISR changes. The
+//! model's constraint is the number of messages in flight per stream; the search's limits
+//! are the depth bound and the state budget, and the report says which one cut it.
+//!
+//! The properties are predicates over the world's state, named like the oracle's
+//! invariants: `lost-write` (every acked record is at its offset on the newest leader),
+//! `two-leaders` (one leader per epoch), `log-divergence` (up replicas agree below the
+//! smaller of their high watermarks).
+
+use std::collections::BTreeMap;
+
+use odradek_sim::explorer::{Explorer, ExplorerError, Report, WorldBounds, WorldModel};
+use odradek_sim::{CrashMode, NodeId, PowerLoss, SimDiskOptions, World};
+
+use super::{ClusterSpec, KafkaNode, NodeConfig, Timing};
+use crate::bugs::Bugs;
+use crate::client::ClientConfig;
+use crate::controller::TopicSpec;
+use crate::log::ReadLimits;
+use crate::protocol::{TopicPartition, ACKS_ALL};
+use crate::record::RecordBatch;
+
+/// `lost-write`, on the state: an acked record is missing from its offset on the leader
+/// with the highest epoch.
+pub const LOST_WRITE: &str = "lost-write";
+/// `two-leaders`: two up brokers lead the partition in one epoch.
+pub const TWO_LEADERS: &str = "two-leaders";
+/// `log-divergence`: two up replicas differ below the smaller of their high watermarks.
+pub const LOG_DIVERGENCE: &str = "log-divergence";
+
+/// The controller's node.
+const CONTROLLER: NodeId = NodeId(0);
+
+/// What `odradek check` explores.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CheckOptions {
+    /// Brokers, every one a replica of the one partition.
+    pub replicas: u16,
+    /// Records the client writes, one at a time.
+    pub records: u64,
+    /// `min.insync.replicas`.
+    pub min_insync_replicas: usize,
+    /// Crashes along a path (and as many restarts).
+    pub crashes: u8,
+    /// Crashes are power losses that lose the page cache, instead of process crashes.
+    pub power_loss: bool,
+    /// Only the first broker may crash.
+    pub crash_first_only: bool,
+    /// Messages in flight per stream beyond which a state is not expanded.
+    pub in_flight_max: usize,
+    /// Bug-zoo switches of the controller and brokers.
+    pub bugs: Bugs,
+    /// The search's depth bound.
+    pub depth_max: Option<usize>,
+    /// The search's state budget.
+    pub states_max: Option<u64>,
+    /// Threads searching.
+    pub threads: usize,
+}
+
+impl Default for CheckOptions {
+    /// Two replicas, one record, `min.insync.replicas` 1 (the ISR may shrink to the
+    /// leader, as the TLA+ specifications let it), one process crash (the page cache is
+    /// kept) of any broker, one message in flight per stream, 20 steps deep.
+    fn default() -> Self {
+        Self {
+            replicas: 2,
+            records: 1,
+            min_insync_replicas: 1,
+            crashes: 1,
+            power_loss: false,
+            crash_first_only: false,
+            in_flight_max: 1,
+            bugs: Bugs::default(),
+            depth_max: Some(20),
+            states_max: None,
+            threads: 1,
+        }
+    }
+}
+
+impl CheckOptions {
+    fn brokers(&self) -> Vec<NodeId> {
+        (1..=self.replicas).map(NodeId).collect()
+    }
+
+    fn client(&self) -> NodeId {
+        NodeId(self.replicas + 1)
+    }
+
+    /// The nodes' configurations: controller, brokers, client.
+    pub fn configs(&self) -> Vec<NodeConfig> {
+        let brokers = self.brokers();
+        let spec = ClusterSpec {
+            controller: CONTROLLER,
+            brokers: brokers.clone(),
+            topics: vec![TopicSpec {
+                name: "t".into(),
+                partitions: 1,
+                replication_factor: usize::from(self.replicas),
+            }],
+            min_insync_replicas: self.min_insync_replicas,
+            unclean_leader_election_enable: false,
+            timing: Timing {
+                periodic_timers: false,
+                ..Timing::default()
+            },
+            bugs: self.bugs.clone(),
+        };
+        let mut configs = spec.server_configs();
+        configs.push(NodeConfig::Client(ClientConfig {
+            brokers,
+            controller: CONTROLLER,
+            tp: partition(),
+            writes_max: self.records,
+            acks: ACKS_ALL,
+            request_timeout_ms: None,
+            retry_backoff_ms: 20,
+            final_read_at_ms: None,
+            script: Vec::new(),
+        }));
+        configs
+    }
+
+    /// The world as a model, with the three properties.
+    pub fn model(&self) -> Result<WorldModel<KafkaNode>, ExplorerError> {
+        let mode = match self.power_loss {
+            true => CrashMode::PowerLoss(PowerLoss::LoseAll),
+            false => CrashMode::Process,
+        };
+        let bounds = WorldBounds {
+            crashes_max: self.crashes,
+            restarts_max: self.crashes,
+            crash_modes: vec![mode],
+            crashable: match self.crash_first_only {
+                true => vec![NodeId(1)],
+                false => self.brokers(),
+            },
+            in_flight_max: self.in_flight_max,
+            ..WorldBounds::default()
+        };
+        let (brokers, client) = (self.brokers(), self.client());
+        let (b1, b2) = (brokers.clone(), brokers.clone());
+        let model = WorldModel::new(self.configs(), SimDiskOptions::default(), bounds)?
+            .always(LOST_WRITE, move |w| {
+                acked_on_newest_leader(w, &brokers, client)
+            })
+            .always(TWO_LEADERS, move |w| one_leader_per_epoch(w, &b1))
+            .always(LOG_DIVERGENCE, move |w| replicas_agree_below_hw(w, &b2));
+        Ok(model)
+    }
+
+    /// Searches breadth first.
+    pub fn run(&self) -> Result<Report<WorldModel<KafkaNode>>, ExplorerError> {
+        let mut explorer = Explorer::new(self.model()?).threads(self.threads);
+        if let Some(depth) = self.depth_max {
+            explorer = explorer.depth_max(depth);
+        }
+        if let Some(states) = self.states_max {
+            explorer = explorer.states_max(states);
+        }
+        explorer.bfs()
+    }
+}
+
+/// The partition explored.
+pub fn partition() -> TopicPartition {
+    TopicPartition::new("t", 0)
+}
+
+/// The bytes of every batch below `end` on `broker`, if it is up and hosts the partition.
+fn log_below(world: &World<KafkaNode>, broker: NodeId, end: i64) -> Option<Vec<u8>> {
+    let partition = world
+        .node(broker)?
+        .as_broker()?
+        .partition(&self::partition())?;
+    let limits = ReadLimits::to_offset(usize::MAX, end);
+    let read = partition.log.read(world.disk(broker), 0, limits).ok()?;
+    Some(read.bytes.to_vec())
+}
+
+/// Up brokers leading the partition, with their epochs.
+fn leaders(world: &World<KafkaNode>, brokers: &[NodeId]) -> Vec<(i32, NodeId)> {
+    (brokers.iter())
+        .filter_map(|&b| {
+            let partition = world.node(b)?.as_broker()?.partition(&partition())?;
+            partition.is_leader().then_some((partition.leader_epoch, b))
+        })
+        .collect()
+}
+
+/// Every value the client saw acked (one record per batch) is at its offset in the log of
+/// the up leader with the highest epoch.
+pub fn acked_on_newest_leader(
+    world: &World<KafkaNode>,
+    brokers: &[NodeId],
+    client: NodeId,
+) -> bool {
+    let Some(client) = world.node(client).and_then(KafkaNode::as_client) else {
+        return true;
+    };
+    let Some((_, leader)) = leaders(world, brokers).into_iter().max() else {
+        return true;
+    };
+    client.acked().iter().all(|(&value, &offset)| {
+        let Some(bytes) = log_below(world, leader, offset + 1) else {
+            return false;
+        };
+        let mut found = None;
+        let mut rest = &bytes[..];
+        while let Ok((batch, used)) = RecordBatch::decode(rest) {
+            for record in &batch.records {
+                if batch.record_offset(record) == offset {
+                    found = record.value.clone();
+                }
+            }
+            rest = &rest[used..];
+        }
+        found.as_deref() == Some(&value.to_be_bytes()[..])
+    })
+}
+
+/// No two up brokers lead the partition in one epoch.
+pub fn one_leader_per_epoch(world: &World<KafkaNode>, brokers: &[NodeId]) -> bool {
+    let mut by_epoch: BTreeMap<i32, u32> = BTreeMap::new();
+    for (epoch, _) in leaders(world, brokers) {
+        *by_epoch.entry(epoch).or_default() += 1;
+    }
+    by_epoch.values().all(|&count| count == 1)
+}
+
+/// Any two up replicas hold the same bytes below the smaller of their high watermarks.
+pub fn replicas_agree_below_hw(world: &World<KafkaNode>, brokers: &[NodeId]) -> bool {
+    let hw = |b: NodeId| {
+        let partition = world.node(b)?.as_broker()?.partition(&partition())?;
+        Some(partition.log.high_watermark())
+    };
+    let up: Vec<(NodeId, i64)> = (brokers.iter())
+        .filter_map(|&b| Some((b, hw(b)?)))
+        .collect();
+    up.iter().enumerate().all(|(i, &(a, hw_a))| {
+        up[i + 1..].iter().all(|&(b, hw_b)| {
+            let end = hw_a.min(hw_b);
+            log_below(world, a, end) == log_below(world, b, end)
+        })
+    })
+}
