@@ -409,12 +409,7 @@ impl Consumer {
                 state.position = Position::Resetting { from: Some(offset) };
                 Next::Now
             }
-            error => {
-                if stale_leader(error) {
-                    self.metadata.invalidate();
-                }
-                Next::After(self.config.retry_backoff_ms)
-            }
+            error => self.refused(error),
         };
         self.settle(tp, next, out);
     }
@@ -491,14 +486,9 @@ impl Consumer {
                 }
                 Next::Now
             }
-            error => {
-                // OFFSET_NOT_AVAILABLE: a new leader before its epoch start commits
-                // (KIP-207); wait and ask again.
-                if stale_leader(error) {
-                    self.metadata.invalidate();
-                }
-                Next::After(self.config.retry_backoff_ms)
-            }
+            // OFFSET_NOT_AVAILABLE: a new leader before its epoch start commits (KIP-207);
+            // wait and ask again.
+            error => self.refused(error),
         };
         self.settle(tp, next, out);
     }
@@ -541,14 +531,18 @@ impl Consumer {
                 state.valid_in = Some(response.current_leader_epoch);
                 Next::Now
             }
-            error => {
-                if stale_leader(error) {
-                    self.metadata.invalidate();
-                }
-                Next::After(self.config.retry_backoff_ms)
-            }
+            error => self.refused(error),
         };
         self.settle(tp, next, out);
+    }
+
+    /// A partition's request was refused with `error`: a stale leader sends the consumer
+    /// back to the metadata; either way it asks again after a backoff.
+    fn refused(&mut self, error: ErrorCode) -> Next {
+        if stale_leader(error) {
+            self.metadata.invalidate();
+        }
+        Next::After(self.config.retry_backoff_ms)
     }
 
     /// Sends a request for every partition that may have one, then metadata if stale.
