@@ -35,6 +35,7 @@ fn options() -> CheckOptions {
         min_insync_replicas: 2,
         power_loss: true,
         crash_first_only: true,
+        from_boot: true,
         ..CheckOptions::default()
     }
 }

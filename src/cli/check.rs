@@ -1,7 +1,7 @@
 //! `odradek check`: the explorer on the real controller, brokers and test client, breadth
 //! first from boot, so the first violation found is a shortest counterexample.
 
-use odradek::cluster::check::CheckOptions;
+use odradek::cluster::check::{CheckOptions, BOOTED};
 
 use super::Exit;
 
@@ -37,6 +37,10 @@ pub(crate) struct Args {
     /// Threads searching.
     #[arg(long, default_value_t = 1)]
     threads: usize,
+    /// Search from boot, not from the world a deterministic run reaches once a leader is
+    /// elected with the full ISR.
+    #[arg(long)]
+    from_boot: bool,
 }
 
 pub(crate) fn check(args: &Args) -> Exit {
@@ -67,6 +71,7 @@ pub(crate) fn check(args: &Args) -> Exit {
         depth_max: Some(args.depth),
         states_max: args.states,
         threads: args.threads,
+        from_boot: args.from_boot,
         ..CheckOptions::default()
     };
     if options.replicas == 0 || options.min_insync_replicas > usize::from(options.replicas) {
@@ -78,9 +83,13 @@ pub(crate) fn check(args: &Args) -> Exit {
     } else {
         "process crash"
     };
+    let start = match options.from_boot {
+        true => "boot".to_string(),
+        false => format!("the world a run from boot reaches once {BOOTED}"),
+    };
     println!(
         "model: {} replicas, {} record(s) acks=all, min.insync.replicas {}, up to {} {crash}(es) \
-         of any broker, one message in flight per stream, periodic timers off; from boot",
+         of any broker, one message in flight per stream, periodic timers off; from {start}",
         options.replicas, options.records, options.min_insync_replicas, options.crashes
     );
     let (model, report) = match options.model().and_then(|m| Ok((m, options.run()?))) {

@@ -20,6 +20,7 @@ use odradek_sim::explorer::{Explorer, ExplorerError, Report, WorldBounds, WorldM
 use odradek_sim::{CrashMode, NodeId, PowerLoss, SimDiskOptions, World};
 
 use super::{ClusterSpec, KafkaNode, NodeConfig, Timing};
+use crate::broker::Role;
 use crate::bugs::Bugs;
 use crate::client::ClientConfig;
 use crate::controller::TopicSpec;
@@ -63,7 +64,14 @@ pub struct CheckOptions {
     pub states_max: Option<u64>,
     /// Threads searching.
     pub threads: usize,
+    /// Search from boot rather than from the world a deterministic run reaches once a
+    /// leader is elected with every replica in the ISR ([`BOOTED`]).
+    pub from_boot: bool,
 }
+
+/// Where the search starts unless `from_boot`: as the TLA+ specs' `Init`, a running
+/// cluster.
+pub const BOOTED: &str = "a leader elected with every replica in its ISR";
 
 impl Default for CheckOptions {
     /// Two replicas, one record, `min.insync.replicas` 1 (the ISR may shrink to the
@@ -82,6 +90,7 @@ impl Default for CheckOptions {
             depth_max: Some(20),
             states_max: None,
             threads: 1,
+            from_boot: false,
         }
     }
 }
@@ -147,14 +156,17 @@ impl CheckOptions {
             ..WorldBounds::default()
         };
         let (brokers, client) = (self.brokers(), self.client());
-        let (b1, b2) = (brokers.clone(), brokers.clone());
+        let (b1, b2, b3) = (brokers.clone(), brokers.clone(), brokers.clone());
         let model = WorldModel::new(self.configs(), SimDiskOptions::default(), bounds)?
             .always(LOST_WRITE, move |w| {
                 acked_on_newest_leader(w, &brokers, client)
             })
             .always(TWO_LEADERS, move |w| one_leader_per_epoch(w, &b1))
             .always(LOG_DIVERGENCE, move |w| replicas_agree_below_hw(w, &b2));
-        Ok(model)
+        Ok(match self.from_boot {
+            true => model,
+            false => model.start_when(BOOTED, move |w| full_isr_leader(w, &b3)),
+        })
     }
 
     /// Searches breadth first.
@@ -224,6 +236,19 @@ pub fn acked_on_newest_leader(
             rest = &rest[used..];
         }
         found.as_deref() == Some(&value.to_be_bytes()[..])
+    })
+}
+
+/// An up broker leads the partition with every replica in its ISR.
+pub fn full_isr_leader(world: &World<KafkaNode>, brokers: &[NodeId]) -> bool {
+    (brokers.iter()).any(|&b| {
+        let partition = world
+            .node(b)
+            .and_then(|n| n.as_broker()?.partition(&partition()));
+        matches!(
+            partition.map(|p| &p.role),
+            Some(Role::Leader(leader)) if leader.isr.len() == brokers.len()
+        )
     })
 }
 

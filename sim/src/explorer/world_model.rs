@@ -113,7 +113,13 @@ pub struct WorldModel<N: Node> {
     disk: SimDiskOptions,
     bounds: WorldBounds,
     properties: Vec<(&'static str, Expectation, WorldCondition<N>)>,
+    /// Where the search starts: after boot, or once a deterministic run from boot (the
+    /// first deliverable message, else the first timer) reaches this condition.
+    start: Option<(&'static str, WorldCondition<N>)>,
 }
+
+/// The most steps the deterministic run to a start condition may take.
+const START_STEPS_MAX: usize = 1_000;
 
 impl<N: ExplorableNode> WorldModel<N> {
     /// A model of one node per configuration, booted in id order, within `bounds`.
@@ -139,6 +145,7 @@ impl<N: ExplorableNode> WorldModel<N> {
             disk,
             bounds,
             properties: Vec::new(),
+            start: None,
         })
     }
 
@@ -164,8 +171,27 @@ impl<N: ExplorableNode> WorldModel<N> {
         self
     }
 
+    /// Starts the search not at boot but where a deterministic run from boot first
+    /// satisfies `condition` (as a TLA+ spec's `Init` starts from a running cluster): the
+    /// run delivers the first deliverable message, else fires the first armed timer, and
+    /// injects no fault. A shorter path to every state, so a depth bound goes further;
+    /// `steps` still replays from boot.
+    pub fn start_when(
+        mut self,
+        name: &'static str,
+        condition: impl Fn(&World<N>) -> bool + Send + Sync + 'static,
+    ) -> Self {
+        self.start = Some((name, Arc::new(condition)));
+        self
+    }
+
+    /// The start condition's name, if the search starts past boot.
+    pub fn start(&self) -> Option<&'static str> {
+        self.start.as_ref().map(|(name, _)| *name)
+    }
+
     /// The steps that lead to `path`'s last state from a world of down nodes: the boot
-    /// restarts, then the path's own. Replayed by [`replay_steps`] in the simulation driver.
+    /// restarts (and the run to the start condition), then the path's own. Replayed by [`replay_steps`] in the simulation driver.
     pub fn steps(&self, path: &Path<Self>) -> Vec<WorldStep<N::Timer>> {
         let boot = self
             .boots()
@@ -196,7 +222,30 @@ impl<N: ExplorableNode> WorldModel<N> {
             }
             booted = next_booted;
         }
-        booted
+        let Some((name, condition)) = &self.start else {
+            return booted;
+        };
+        (booted.into_iter())
+            .map(|(mut steps, mut world)| {
+                for _ in 0..START_STEPS_MAX {
+                    if condition(&world) {
+                        return (steps, world);
+                    }
+                    let mut events = Vec::new();
+                    world.enabled(&mut events);
+                    let next = (events.iter())
+                        .find(|e| matches!(e, Event::Deliver(_)))
+                        .or_else(|| events.first())
+                        .cloned();
+                    let Some(event) = next else { break };
+                    let (choices, next) = (outcomes(&world, &event).into_iter().next())
+                        .expect("an enabled event has an outcome");
+                    steps.push(WorldStep { event, choices });
+                    world = next;
+                }
+                panic!("the run from boot never reached the start condition '{name}'")
+            })
+            .collect()
     }
 
     fn crashable(&self, node: NodeId) -> bool {
