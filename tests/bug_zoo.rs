@@ -7,7 +7,9 @@
 
 mod cluster_common;
 
-use cluster_common::{client, run, spec, timed, Outcome, BROKERS, CONTROLLER};
+use cluster_common::{
+    client, held_kind, replication, run, spec, timed, Outcome, BROKERS, CONTROLLER,
+};
 use odradek::bugs::{Bug, Bugs};
 use odradek::cluster::NodeConfig;
 use odradek::protocol::{TopicPartition, REPLICATION};
@@ -91,28 +93,10 @@ fn power_loss(node: NodeId) -> Fault {
     crash(node, CrashMode::PowerLoss(PowerLoss::LoseAll))
 }
 
-/// Replication answers from `from` to `to` wait (`hold`) or flow again.
-fn replication(hold: bool, from: NodeId, to: NodeId) -> Fault {
-    let channel = Some(REPLICATION);
-    match hold {
-        true => Fault::Hold { from, to, channel },
-        false => Fault::Release { from, to, channel },
-    }
-}
-
-/// Messages of `kind` from `from` to `to` wait, or flow again.
-fn held_kind(hold: bool, kind: &str, from: NodeId, to: NodeId) -> Fault {
-    let (kind, from, to) = (kind.to_string(), Some(from), Some(to));
-    match hold {
-        true => Fault::HoldKind { kind, from, to },
-        false => Fault::ReleaseKind { kind, from, to },
-    }
-}
-
 /// Fetch responses from `from` to `to` wait, or flow again (other replication answers,
 /// OffsetsForLeaderEpoch's, pass).
 fn fetch_responses(hold: bool, from: NodeId, to: NodeId) -> Fault {
-    held_kind(hold, "fetch_response", from, to)
+    held_kind(hold, "fetch_response", Some(from), Some(to))
 }
 
 #[test]
@@ -360,7 +344,7 @@ fn kip101_without_kip279_cuts_committed_records_when_the_new_leader_lacks_the_fo
 /// below its log end. The controller's link to n3 heals with `heal`.
 fn stale_follower(heal: Vec<(u64, Fault)>) -> Vec<(u64, Fault)> {
     let [n1, n2, n3] = BROKERS;
-    let heartbeats = |hold| held_kind(hold, "heartbeat_request", n1, CONTROLLER);
+    let heartbeats = |hold| held_kind(hold, "heartbeat_request", Some(n1), Some(CONTROLLER));
     let cut = Fault::PartitionOneWay {
         from: vec![CONTROLLER],
         to: vec![n3],

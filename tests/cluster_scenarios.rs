@@ -6,7 +6,10 @@
 
 mod cluster_common;
 
-use cluster_common::{configs, produce_errors, run, timed, Outcome, BROKERS, CLIENT, CONTROLLER};
+use cluster_common::{
+    configs, held_kind, produce_errors, replication, run, timed, Outcome, BROKERS, CLIENT,
+    CONTROLLER,
+};
 use odradek::protocol::{ErrorCode, Msg};
 use odradek_sim::{CrashMode, Fault, NodeId, PowerLoss, Scenario};
 
@@ -93,13 +96,7 @@ fn stale_leader_cut_off_by_a_partition_is_fenced_truncates_and_reconverges() {
     // what the client sends, cannot commit it, is fenced, and truncates after the heal.
     // Its fetch answers stop 10 ms before the partition, so the client's last produce is
     // appended but never replicated (followers fetch it within a round trip otherwise).
-    let held = |hold| {
-        let (kind, from, to) = ("fetch_response".to_string(), Some(LEADER), None);
-        match hold {
-            true => Fault::HoldKind { kind, from, to },
-            false => Fault::ReleaseKind { kind, from, to },
-        }
-    };
+    let held = |hold| held_kind(hold, "fetch_response", Some(LEADER), None);
     let (sim, checker, result) = run(
         1,
         &scenario(vec![
@@ -321,26 +318,20 @@ fn an_alter_partition_settled_by_newer_metadata_leaves_no_timer_to_reset_the_con
     // its push (a connection of its own) settles the leader's pending ISR. Its timeout must
     // go with it: fired, it would reset the leader's healthy controller connection.
     let control_answers = |hold| {
-        let kind = "alter_partition_response".to_string();
-        let (from, to) = (Some(CONTROLLER), Some(LEADER));
-        match hold {
-            true => Fault::HoldKind { kind, from, to },
-            false => Fault::ReleaseKind { kind, from, to },
-        }
+        held_kind(
+            hold,
+            "alter_partition_response",
+            Some(CONTROLLER),
+            Some(LEADER),
+        )
     };
-    let replication = |hold| {
-        let (from, to, channel) = (LEADER, BROKERS[2], Some(odradek::protocol::REPLICATION));
-        match hold {
-            true => Fault::Hold { from, to, channel },
-            false => Fault::Release { from, to, channel },
-        }
-    };
+    let fetch_answers = |hold| replication(hold, LEADER, BROKERS[2]);
     let (sim, _, result) = run(
         1,
         &scenario(vec![
-            (1_000, replication(true)),
+            (1_000, fetch_answers(true)),
             (2_800, control_answers(true)),
-            (3_000, replication(false)),
+            (3_000, fetch_answers(false)),
             (4_500, control_answers(false)),
         ]),
         configs(u64::MAX, Some(FAULTS_MS + 1_500)),

@@ -219,8 +219,7 @@ impl Broker {
             let timer = BrokerTimer::FetchWait(tp.clone(), from);
             ctx.set_timer(timer, u64::from(req.max_wait_ms));
             if let Some(replaced) = self.held_fetches.hold(from, req) {
-                let answer = self.answer_held(ctx, &replaced)?;
-                send_fetch_response(ctx, from, &replaced, answer, &self.partitions);
+                self.answer_held(ctx, from, &replaced)?;
             }
         } else {
             send_fetch_response(ctx, from, &req, answer, &self.partitions);
@@ -254,8 +253,7 @@ impl Broker {
         self.held_fetches = held;
         for (from, req) in ready {
             ctx.cancel_timer(BrokerTimer::FetchWait(req.tp.clone(), from));
-            let answer = self.answer_held(ctx, &req)?;
-            send_fetch_response(ctx, from, &req, answer, &self.partitions);
+            self.answer_held(ctx, from, &req)?;
         }
         Ok(())
     }
@@ -269,8 +267,7 @@ impl Broker {
         from: Peer,
     ) -> Result<(), Halted> {
         if let Some(req) = self.held_fetches.release(tp, from) {
-            let answer = self.answer_held(ctx, &req)?;
-            send_fetch_response(ctx, from, &req, answer, &self.partitions);
+            self.answer_held(ctx, from, &req)?;
         }
         Ok(())
     }
@@ -282,15 +279,19 @@ impl Broker {
         }
     }
 
+    /// Answers a held fetch as things stand now.
     fn answer_held(
         &mut self,
         ctx: &mut KCtx<'_>,
+        from: Peer,
         req: &FetchRequest,
-    ) -> Result<(ErrorCode, bytes::Bytes), Halted> {
-        match self.check_fetch(req) {
-            Ok(()) => self.read_fetch(ctx, req),
-            Err(error) => Ok((error, bytes::Bytes::new())),
-        }
+    ) -> Result<(), Halted> {
+        let answer = match self.check_fetch(req) {
+            Ok(()) => self.read_fetch(ctx, req)?,
+            Err(error) => (error, bytes::Bytes::new()),
+        };
+        send_fetch_response(ctx, from, req, answer, &self.partitions);
+        Ok(())
     }
 
     /// Whether this replica may serve `req`: it leads the partition in the request's

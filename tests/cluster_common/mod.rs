@@ -305,3 +305,22 @@ pub fn log_end_offset(world: &World<KafkaNode>, broker: NodeId) -> Option<i64> {
     let partition = world.node(broker)?.as_broker()?.partition(&tp())?;
     Some(partition.log.log_end_offset())
 }
+
+/// Replication messages from `from` to `to` wait (`hold`) or flow again.
+pub fn replication(hold: bool, from: NodeId, to: NodeId) -> Fault {
+    let channel = Some(odradek::protocol::REPLICATION);
+    match hold {
+        true => Fault::Hold { from, to, channel },
+        false => Fault::Release { from, to, channel },
+    }
+}
+
+/// Streams from `from` to `to` (any node for `None`) wait from their first message of
+/// `kind` on (`hold`), or flow again.
+pub fn held_kind(hold: bool, kind: &str, from: Option<NodeId>, to: Option<NodeId>) -> Fault {
+    let kind = kind.to_string();
+    match hold {
+        true => Fault::HoldKind { kind, from, to },
+        false => Fault::ReleaseKind { kind, from, to },
+    }
+}
