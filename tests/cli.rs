@@ -302,3 +302,43 @@ fn check_reports_a_depth_bounded_search_as_bounded_and_refuses_bad_bounds() {
         assert_eq!(odradek(&bad).status.code(), Some(2), "{bad:?}");
     }
 }
+
+#[test]
+fn shrink_writes_a_smaller_case_that_replay_reproduces() {
+    let dir = std::env::temp_dir().join(format!("odradek-cli-shrink-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("a temporary directory");
+    let out = dir.join("shrunk.toml");
+    let out_arg = out.to_string_lossy().into_owned();
+    let output = odradek(&[
+        "shrink",
+        "--seed",
+        "1",
+        "--bug",
+        "reassign_sequence_on_retry",
+        "--out",
+        &out_arg,
+    ]);
+    let text = stdout(&output);
+    assert_eq!(output.status.code(), Some(0), "{text}");
+    assert!(text.contains("violation: duplicate:"), "{text}");
+    let faults = |prefix: &str| -> usize {
+        let line = text.lines().find_map(|l| l.strip_prefix(prefix));
+        let line = line.unwrap_or_else(|| panic!("a line {prefix}: {text}"));
+        let count = line.split_whitespace().next().expect("a count");
+        count.parse().expect("a number of faults")
+    };
+    assert!(faults("after:  ") < faults("before: "), "{text}");
+    let replay = (text.lines())
+        .find_map(|line| line.strip_prefix("replay: odradek "))
+        .expect("a replay line");
+    let args: Vec<&str> = replay.split_whitespace().collect();
+    let replayed = odradek(&args);
+    assert_eq!(replayed.status.code(), Some(0), "{}", stdout(&replayed));
+    assert!(stdout(&replayed).contains("ok: expected duplicate, got duplicate"));
+    let clean = env!("CARGO_MANIFEST_DIR").to_string() + "/seeds/clean-1.toml";
+    assert_eq!(odradek(&["shrink", &clean]).status.code(), Some(2));
+    let missing = dir.join("missing.toml");
+    let missing = missing.to_string_lossy();
+    assert_eq!(odradek(&["shrink", &missing]).status.code(), Some(2));
+    std::fs::remove_dir_all(&dir).ok();
+}

@@ -290,11 +290,199 @@ impl Fault {
         }
     }
 
+    /// Whether this fault ends `earlier`: a restart ends a crash or a stop of its node, a
+    /// release its hold, a heal the cuts, slow links, disk or clock faults it heals. What
+    /// shrinking keeps or drops together.
+    pub fn undoes(&self, earlier: &Fault) -> bool {
+        match (self, earlier) {
+            (Fault::Restart { node }, Fault::Crash { node: n, .. } | Fault::Stop { node: n })
+            | (Fault::Resume { node }, Fault::Pause { node: n })
+            | (
+                Fault::HealDisk { node },
+                Fault::ReadError { node: n } | Fault::FillDisk { node: n, .. },
+            )
+            | (Fault::HealClock { node }, Fault::Drift { node: n, .. }) => node == n,
+            (
+                Fault::Release { from, to, channel },
+                Fault::Hold {
+                    from: f,
+                    to: t,
+                    channel: c,
+                },
+            ) => (from, to, channel) == (f, t, c),
+            (
+                Fault::ReleaseKind { kind, from, to },
+                Fault::HoldKind {
+                    kind: k,
+                    from: f,
+                    to: t,
+                },
+            ) => (kind, from, to) == (k, f, t),
+            (
+                Fault::SlowLink {
+                    from,
+                    to,
+                    extra_ms: 0,
+                },
+                Fault::SlowLink {
+                    from: f,
+                    to: t,
+                    extra_ms,
+                },
+            ) => *extra_ms > 0 && (from, to) == (f, t),
+            (
+                Fault::HealPartitions | Fault::HealNetwork,
+                Fault::Partition { .. }
+                | Fault::PartitionOneWay { .. }
+                | Fault::Isolate { .. }
+                | Fault::Bridge { .. },
+            ) => true,
+            (Fault::HealNetwork, Fault::Hold { .. } | Fault::HoldKind { .. }) => true,
+            (Fault::HealNetwork, Fault::SlowLink { extra_ms, .. }) => *extra_ms > 0,
+            _ => false,
+        }
+    }
+
+    /// The fault with its nodes renamed by `rename`, which returns `None` for a node that
+    /// is gone: a cut or partition loses the node from its sides, and a fault that needs it
+    /// (or is left with an empty side) is gone too. How a system with one node fewer keeps
+    /// the rest of a schedule.
+    pub fn renamed(&self, rename: &dyn Fn(NodeId) -> Option<NodeId>) -> Option<Fault> {
+        let all = |nodes: &[NodeId]| -> Option<Vec<NodeId>> {
+            let kept: Vec<NodeId> = nodes.iter().filter_map(|&n| rename(n)).collect();
+            (!kept.is_empty()).then_some(kept)
+        };
+        let maybe = |node: &Option<NodeId>| -> Option<Option<NodeId>> {
+            match node {
+                Some(node) => rename(*node).map(Some),
+                None => Some(None),
+            }
+        };
+        let mut fault = self.clone();
+        match &mut fault {
+            Fault::Crash { node, .. }
+            | Fault::Restart { node }
+            | Fault::Pause { node }
+            | Fault::Resume { node }
+            | Fault::Isolate { node }
+            | Fault::FlipBit { node }
+            | Fault::ReadError { node }
+            | Fault::FailSync { node }
+            | Fault::FillDisk { node, .. }
+            | Fault::HealDisk { node }
+            | Fault::Drift { node, .. }
+            | Fault::Jump { node, .. }
+            | Fault::HealClock { node }
+            | Fault::Stop { node } => *node = rename(*node)?,
+            Fault::Partition { side } => *side = all(side)?,
+            Fault::PartitionOneWay { from, to } => {
+                *from = all(from)?;
+                *to = all(to)?;
+            }
+            Fault::Bridge {
+                left,
+                bridge,
+                right,
+            } => {
+                *left = all(left)?;
+                *bridge = rename(*bridge)?;
+                *right = all(right)?;
+            }
+            Fault::Hold { from, to, .. }
+            | Fault::Release { from, to, .. }
+            | Fault::SlowLink { from, to, .. } => {
+                *from = rename(*from)?;
+                *to = rename(*to)?;
+            }
+            Fault::HoldKind { from, to, .. } | Fault::ReleaseKind { from, to, .. } => {
+                *from = maybe(from)?;
+                *to = maybe(to)?;
+            }
+            Fault::Reset { a, b } => {
+                *a = rename(*a)?;
+                *b = rename(*b)?;
+            }
+            Fault::HealPartitions | Fault::HealNetwork => {}
+        }
+        Some(fault)
+    }
+
     /// The node the trace files the fault under, if it concerns one node.
     pub fn node(&self) -> Option<NodeId> {
         match self.nodes().as_slice() {
             [node] => Some(*node),
             _ => None,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_fault_is_ended_by_its_own_undo_only() {
+        let (n1, n2) = (NodeId(1), NodeId(2));
+        let crash = Fault::Crash {
+            node: n1,
+            mode: CrashMode::Process,
+        };
+        assert!(Fault::Restart { node: n1 }.undoes(&crash));
+        assert!(!Fault::Restart { node: n2 }.undoes(&crash));
+        let hold = Fault::Hold {
+            from: n1,
+            to: n2,
+            channel: None,
+        };
+        let release = |from, to| Fault::Release {
+            from,
+            to,
+            channel: None,
+        };
+        assert!(release(n1, n2).undoes(&hold));
+        assert!(!release(n2, n1).undoes(&hold));
+        let slow = |extra_ms| Fault::SlowLink {
+            from: n1,
+            to: n2,
+            extra_ms,
+        };
+        assert!(slow(0).undoes(&slow(30)) && !slow(30).undoes(&slow(0)));
+        let cut = Fault::Isolate { node: n2 };
+        assert!(Fault::HealPartitions.undoes(&cut) && Fault::HealNetwork.undoes(&hold));
+        assert!(!Fault::HealPartitions.undoes(&hold));
+    }
+
+    #[test]
+    fn renaming_drops_a_gone_node_from_sides_and_the_faults_that_need_it() {
+        let gone = NodeId(3);
+        let rename = |n: NodeId| match n.0.cmp(&gone.0) {
+            std::cmp::Ordering::Less => Some(n),
+            std::cmp::Ordering::Equal => None,
+            std::cmp::Ordering::Greater => Some(NodeId(n.0 - 1)),
+        };
+        let nodes = |ids: &[u16]| ids.iter().map(|&i| NodeId(i)).collect::<Vec<_>>();
+        let cut = Fault::PartitionOneWay {
+            from: nodes(&[0, 3]),
+            to: nodes(&[1, 4]),
+        };
+        let expected = Fault::PartitionOneWay {
+            from: nodes(&[0]),
+            to: nodes(&[1, 3]),
+        };
+        assert_eq!(cut.renamed(&rename), Some(expected));
+        assert_eq!(Fault::Pause { node: gone }.renamed(&rename), None);
+        let only_gone = Fault::Partition { side: vec![gone] };
+        assert_eq!(only_gone.renamed(&rename), None);
+        let kind = Fault::HoldKind {
+            kind: "fetch_response".into(),
+            from: None,
+            to: Some(NodeId(5)),
+        };
+        let moved = Fault::HoldKind {
+            kind: "fetch_response".into(),
+            from: None,
+            to: Some(NodeId(4)),
+        };
+        assert_eq!(kind.renamed(&rename), Some(moved));
     }
 }

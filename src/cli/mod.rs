@@ -8,6 +8,7 @@ mod check;
 mod merge;
 mod replay;
 mod run;
+mod shrink;
 mod swarm;
 mod trace;
 
@@ -34,6 +35,9 @@ enum Command {
     Run(run::Args),
     /// Replay saved cases and check each meets its expectation.
     Replay(replay::Args),
+    /// Shrink a failing case to a smaller run that fails with the same invariant, saved as
+    /// a case file.
+    Shrink(shrink::Args),
     /// Merge the JSON-lines reports of sharded swarms into one summary.
     Merge(merge::Args),
     /// List the bug zoo: name, invariant expected to catch it, historical source.
@@ -71,6 +75,7 @@ pub(crate) fn main() -> ExitCode {
         Command::Swarm(args) => swarm::swarm(&args),
         Command::Run(args) => run::run(&args),
         Command::Replay(args) => replay::replay(&args),
+        Command::Shrink(args) => shrink::shrink_case(&args),
         Command::Merge(args) => merge::merge(&args),
         Command::Bugs => bugs::list(),
         Command::Bench(args) => bench::bench(&args),

@@ -46,18 +46,13 @@ pub(crate) fn run(args: &Args) -> Exit {
         }
     }
     if let Some(path) = &args.save {
-        let scenario = odradek_sim::Scenario {
-            schedule: Some(sim.schedule().to_vec()),
-            ..run.scenario(args.seed)
-        };
         let found = odradek::cluster::outcome_name(&outcome);
         let about = format!(
             "odradek run --seed {}{}: {found}",
             args.seed,
             bug_flags(&bugs)
         );
-        let anchored = odradek::cluster::anchored(&sim);
-        let case = odradek::cluster::Case::of_run(about, &run, &outcome, &scenario, anchored);
+        let case = odradek::cluster::Case::of_simulation(about, &run, &outcome, &sim);
         if let Err(error) = case.save(path) {
             eprintln!("odradek: {error}");
             return Exit::BadInput;

@@ -13,7 +13,6 @@ use std::path::Path;
 
 use odradek::bugs::Bugs;
 use odradek::cluster::{hazards, outcome_name, Case, KafkaOutcome, KafkaRun};
-use odradek_sim::Scenario;
 
 use super::{bug_flags, Exit};
 
@@ -120,10 +119,6 @@ fn save(run: &KafkaRun, bugs: &Bugs, outcomes: &[KafkaOutcome], dir: &Path) -> R
         // Run it again for its schedule: the run is deterministic.
         let (again, sim) = run.run(outcome.seed);
         debug_assert_eq!(again.trace_hash, outcome.trace_hash);
-        let scenario = Scenario {
-            schedule: Some(sim.schedule().to_vec()),
-            ..run.scenario(outcome.seed)
-        };
         let named: Vec<String> = bugs.iter().map(|b| b.to_string()).collect();
         let about = format!(
             "odradek swarm{} found {} on seed {}",
@@ -131,13 +126,7 @@ fn save(run: &KafkaRun, bugs: &Bugs, outcomes: &[KafkaOutcome], dir: &Path) -> R
             outcome_name(&again),
             again.seed
         );
-        let case = Case::of_run(
-            about,
-            run,
-            &again,
-            &scenario,
-            odradek::cluster::anchored(&sim),
-        );
+        let case = Case::of_simulation(about, run, &again, &sim);
         let stem = if named.is_empty() {
             "seed".to_string()
         } else {

@@ -15,11 +15,11 @@ use std::fmt;
 use std::path::Path;
 
 use odradek_invariants::Invariant;
-use odradek_sim::Scenario;
+use odradek_sim::{Scenario, Simulation};
 use serde::{Deserialize, Serialize};
 
-use super::targeted::{reanchor, Anchored};
-use super::{hazards, KafkaOutcome, KafkaRun};
+use super::targeted::{anchored, reanchor, Anchored};
+use super::{hazards, KafkaNode, KafkaOutcome, KafkaRun};
 
 /// The case file format this code writes. Format 1 (no anchored faults) is still read.
 pub const CASE_FORMAT: u32 = 2;
@@ -153,6 +153,22 @@ impl Case {
             scenario: scenario.clone(),
             anchored,
         }
+    }
+
+    /// The case of `run`'s finished simulation of `outcome.seed`: its schedule written
+    /// out (what the seed drew and what the targeted injectors fired), those fired faults
+    /// anchored too.
+    pub fn of_simulation(
+        about: String,
+        run: &KafkaRun,
+        outcome: &KafkaOutcome,
+        sim: &Simulation<KafkaNode>,
+    ) -> Case {
+        let scenario = Scenario {
+            schedule: Some(sim.schedule().to_vec()),
+            ..run.scenario(outcome.seed)
+        };
+        Case::of_run(about, run, outcome, &scenario, anchored(sim))
     }
 
     /// Reads a case file.

@@ -17,8 +17,12 @@ use crate::consumer::{ConsumerConfig, OffsetReset};
 use crate::producer::ProducerConfig;
 use crate::workload::ProducerAppConfig;
 
-/// Between the producer application's ticks; one value per tick.
-const TICK_MS: u64 = 10;
+/// Between the producer application's records by default: 100 per simulated second.
+const RECORD_INTERVAL_MS: u64 = 10;
+
+fn record_interval_default() -> u64 {
+    RECORD_INTERVAL_MS
+}
 
 /// A Kafka run's shape. See the module docs for the defaults.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
@@ -34,6 +38,9 @@ pub struct KafkaRun {
     pub faults_ms: u64,
     /// Virtual milliseconds of heal and settle.
     pub settle_ms: u64,
+    /// Virtual milliseconds between the producer's records (one per tick).
+    #[serde(default = "record_interval_default")]
+    pub record_interval_ms: u64,
     /// Whether each seed also draws targeted injectors ([`Targeted::draw`]): faults aimed
     /// by what the cluster observes (the new leader, the last ISR member).
     pub targeted: bool,
@@ -78,6 +85,7 @@ impl Default for KafkaRun {
             consumer,
             faults_ms: 30_000,
             settle_ms: 10_000,
+            record_interval_ms: RECORD_INTERVAL_MS,
             targeted: true,
         }
     }
@@ -134,6 +142,9 @@ impl KafkaRun {
         self.producer
             .validate()
             .map_err(|e| format!("field=producer {e}"))?;
+        if self.record_interval_ms == 0 {
+            return Err("field=record_interval_ms must be positive".into());
+        }
         let cluster = &self.cluster;
         if cluster.controller != NodeId(0) {
             return Err("field=cluster.controller the controller is node 0".into());
@@ -170,9 +181,9 @@ impl KafkaRun {
             topic: self.cluster.topics[0].name.clone(),
             producer: self.producer.clone(),
             key_space: (seed % 2 == 1).then_some(16),
-            values_max: self.faults_ms / TICK_MS,
+            values_max: self.faults_ms / self.record_interval_ms,
             values_per_tick: 1,
-            tick_ms: TICK_MS,
+            tick_ms: self.record_interval_ms,
         };
         pipeline_configs(&self.cluster, app, self.consumer.clone())
     }

@@ -18,6 +18,7 @@ mod kafka_run;
 mod oracle;
 mod pipeline;
 mod scenario_toml;
+mod shrink;
 mod targeted;
 
 pub use case::{outcome_name, Case, CaseError, Replayed, CASE_FORMAT};
@@ -27,6 +28,7 @@ pub use kafka_run::{KafkaOutcome, KafkaRun};
 pub use oracle::{entry, judge, observe, oracle_config, quiescence};
 pub use pipeline::{pipeline_configs, pipeline_swarm};
 pub use scenario_toml::documented_toml;
+pub use shrink::{shrink, Kept, Progress, ShrinkError, ShrinkOptions, Shrunk, Size};
 pub use targeted::{anchor, anchored, reanchor, Anchored, Fires, Targeted, INJECTORS};
 
 pub use crate::controller::TopicSpec;

@@ -8,6 +8,7 @@ use super::KafkaRun;
 const FIELD_DOCS: &[(&str, &str)] = &[
     ("faults_ms", "Virtual ms of faults from the seed's nemesis; the producer sends through them."),
     ("settle_ms", "Virtual ms of heal and settle after the faults: restarts, catch-up, the final read."),
+    ("record_interval_ms", "Virtual ms between the producer's records: 10 is 100 records per simulated second."),
     ("targeted", "Each seed also draws targeted injectors: faults aimed at the new leader, the last ISR member."),
     ("cluster.controller", "The controller's node id (the ZooKeeper/KRaft role); always 0."),
     ("cluster.brokers", "The brokers' node ids: 1, 2, ... in order; the partitions' replicas rotate over them."),
