@@ -342,3 +342,29 @@ fn shrink_writes_a_smaller_case_that_replay_reproduces() {
     assert_eq!(odradek(&["shrink", &missing]).status.code(), Some(2));
     std::fs::remove_dir_all(&dir).ok();
 }
+
+#[test]
+fn view_and_run_write_the_page_of_a_run() {
+    let dir = std::env::temp_dir().join(format!("odradek-cli-view-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("a temporary directory");
+    let case = env!("CARGO_MANIFEST_DIR").to_string() + "/seeds/no_idempotent_dedup-1.toml";
+    let page = dir.join("case.html");
+    let page_arg = page.to_string_lossy().into_owned();
+    let output = odradek(&["view", &case, "--html", &page_arg]);
+    assert_eq!(output.status.code(), Some(0), "{}", stdout(&output));
+    let html = std::fs::read_to_string(&page).expect("the page");
+    assert!(html.contains(r#"id="odradek-data""#) && html.contains(r#""outcome":"duplicate""#));
+    let run_page = dir.join("run.html");
+    let run_arg = run_page.to_string_lossy().into_owned();
+    let output = odradek(&["run", "--seed", "3", "--html", &run_arg]);
+    assert_eq!(output.status.code(), Some(0), "{}", stdout(&output));
+    assert!(std::fs::read_to_string(&run_page).is_ok_and(|h| h.contains(r#""seed":3"#)));
+    let missing = dir.join("missing.toml").to_string_lossy().into_owned();
+    assert_eq!(
+        odradek(&["view", &missing, "--html", &page_arg])
+            .status
+            .code(),
+        Some(2)
+    );
+    std::fs::remove_dir_all(&dir).ok();
+}

@@ -57,5 +57,5 @@ pub use simulation::{
     Check, Fired, Latency, LinkLatency, RunError, RunStats, SimOptions, Simulation, Trigger,
     Triggered,
 };
-pub use trace::{fnv64, Divergence, Fnv64, Trace, TraceEntry};
+pub use trace::{fnv64, Divergence, Fnv64, Trace, TraceEntry, Wire};
 pub use world::{Status, World, HANDLERS_PER_EVENT_MAX};

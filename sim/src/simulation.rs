@@ -634,8 +634,10 @@ impl<N: Node> Simulation<N> {
                 let arrivals = self.arrivals.entry(stream).or_default();
                 let arrival = arrival.max(arrivals.back().copied().unwrap_or(0));
                 arrivals.push_back(arrival);
+                self.trace.note_sent(stream, arrival);
             }
             Effect::Closed(conn) => {
+                self.trace.note_closed(conn);
                 for direction in [Direction::ToServer, Direction::ToClient] {
                     self.arrivals.remove(&StreamId { conn, direction });
                 }

@@ -12,6 +12,7 @@
 use std::fmt;
 use std::hash::{Hash, Hasher};
 
+use crate::address::{ConnId, StreamId};
 use crate::event::Event;
 use crate::node::Node;
 
@@ -66,6 +67,24 @@ pub struct TraceEntry<N: Node> {
     pub hash: u64,
     /// Where in the observation log (`Simulation::log`) what this event logged lies.
     pub observations: std::ops::Range<usize>,
+    /// What the event did to the network, in order: the messages it sent and the
+    /// connections it reset. Not hashed: it follows from the event and the seed.
+    pub wire: Vec<Wire>,
+}
+
+/// One thing an event did to the network, as a trace records it for a viewer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Wire {
+    /// A message joined `stream`, due to arrive at `arrival_us`; a delivery after that was
+    /// held.
+    Sent {
+        /// The stream.
+        stream: StreamId,
+        /// When it was due.
+        arrival_us: u64,
+    },
+    /// The connection was reset: what was in flight on it is lost.
+    Closed(ConnId),
 }
 
 impl<N: Node> fmt::Display for TraceEntry<N> {
@@ -170,7 +189,23 @@ impl<N: Node> Trace<N> {
             skipped,
             hash: self.hash,
             observations: log_len..log_len,
+            wire: Vec::new(),
         });
+    }
+
+    /// Records on the last entry that its event sent a message on `stream`, due at
+    /// `arrival_us`.
+    pub(crate) fn note_sent(&mut self, stream: StreamId, arrival_us: u64) {
+        if let Some(last) = self.entries.last_mut().filter(|_| !self.hash_only) {
+            last.wire.push(Wire::Sent { stream, arrival_us });
+        }
+    }
+
+    /// Records on the last entry that its event reset `conn`.
+    pub(crate) fn note_closed(&mut self, conn: ConnId) {
+        if let Some(last) = self.entries.last_mut().filter(|_| !self.hash_only) {
+            last.wire.push(Wire::Closed(conn));
+        }
     }
 
     /// Keeps only the running hash from now on: no entries, no messages held.

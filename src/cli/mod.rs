@@ -11,6 +11,7 @@ mod run;
 mod shrink;
 mod swarm;
 mod trace;
+mod view;
 
 use std::process::ExitCode;
 
@@ -38,6 +39,9 @@ enum Command {
     /// Shrink a failing case to a smaller run that fails with the same invariant, saved as
     /// a case file.
     Shrink(shrink::Args),
+    /// Draw a case's run as one self-contained HTML page: a lane per node, messages,
+    /// faults, partitions and the violation.
+    View(view::Args),
     /// Merge the JSON-lines reports of sharded swarms into one summary.
     Merge(merge::Args),
     /// List the bug zoo: name, invariant expected to catch it, historical source.
@@ -76,6 +80,7 @@ pub(crate) fn main() -> ExitCode {
         Command::Run(args) => run::run(&args),
         Command::Replay(args) => replay::replay(&args),
         Command::Shrink(args) => shrink::shrink_case(&args),
+        Command::View(args) => view::view(&args),
         Command::Merge(args) => merge::merge(&args),
         Command::Bugs => bugs::list(),
         Command::Bench(args) => bench::bench(&args),

@@ -17,6 +17,9 @@ pub(crate) struct Args {
     /// output; the format is docs/trace-format.md).
     #[arg(long, value_name = "FILE")]
     trace: Option<std::path::PathBuf>,
+    /// Write the run as one self-contained HTML page (what `odradek view` draws).
+    #[arg(long, value_name = "FILE")]
+    html: Option<std::path::PathBuf>,
     /// Write the run as a case file expecting what it found (clean or the violation).
     #[arg(long, value_name = "FILE")]
     save: Option<std::path::PathBuf>,
@@ -42,6 +45,12 @@ pub(crate) fn run(args: &Args) -> Exit {
         };
         if let Err(error) = written {
             eprintln!("odradek: {}: {error}", path.display());
+            return Exit::BadInput;
+        }
+    }
+    if let Some(path) = &args.html {
+        if let Err(message) = super::view::write(path, &run, &outcome, &sim) {
+            eprintln!("odradek: {message}");
             return Exit::BadInput;
         }
     }

@@ -20,6 +20,7 @@ mod pipeline;
 mod scenario_toml;
 mod shrink;
 mod targeted;
+pub mod view;
 
 pub use case::{outcome_name, Case, CaseError, Replayed, CASE_FORMAT};
 pub use config::{ClusterSpec, NodeConfig, Timing};
@@ -30,6 +31,7 @@ pub use pipeline::{pipeline_configs, pipeline_swarm};
 pub use scenario_toml::documented_toml;
 pub use shrink::{shrink, Kept, Progress, ShrinkError, ShrinkOptions, Shrunk, Size};
 pub use targeted::{anchor, anchored, reanchor, Anchored, Fires, Targeted, INJECTORS};
+pub use view::{View, VIEW_FORMAT, VIEW_VERSION};
 
 pub use crate::controller::TopicSpec;
 
