@@ -1,13 +1,16 @@
 //! `odradek check`'s model: the real controller, brokers and test client under the
-//! explorer, from the world a deterministic run reaches once a leader has the full ISR.
+//! explorer, from the world a deterministic run reaches once a leader has the full ISR;
+//! and its counterexamples replayed in the simulation driver, judged by the oracle.
 //!
-//! Replay: `cargo run --release -- check --bug hw_over_proposed_isr --depth 14`.
+//! Replay: `cargo run --release -- check --bug hw_over_proposed_isr --save cex.toml`, then
+//! `cargo run --release -- replay cex.toml`.
 
 use odradek::bugs::{Bug, Bugs};
-use odradek::cluster::check::{CheckOptions, LOST_WRITE};
+use odradek::cluster::check::{CheckOptions, STRONG_ISR};
+use odradek::cluster::Counterexample;
 
 #[test]
-fn hw_over_proposed_isr_loses_an_acked_record_in_13_steps_where_the_fixed_protocol_is_clean() {
+fn hw_over_proposed_isr_breaks_strong_isr_in_8_steps_where_the_fixed_protocol_is_clean() {
     let buggy = CheckOptions {
         bugs: Bugs::only(Bug::HwOverProposedIsr),
         depth_max: Some(14),
@@ -15,9 +18,10 @@ fn hw_over_proposed_isr_loses_an_acked_record_in_13_steps_where_the_fixed_protoc
         ..CheckOptions::default()
     };
     let report = buggy.run().expect("valid bounds");
-    let path = (report.counterexample(LOST_WRITE)).unwrap_or_else(|| panic!("{report}"));
-    // Breadth first: no shorter path violates it.
-    assert_eq!(path.len(), 13, "{report}");
+    let path = (report.counterexample(STRONG_ISR)).unwrap_or_else(|| panic!("{report}"));
+    // Breadth first: no shorter path violates any property.
+    assert_eq!(path.len(), 8, "{report}");
+    assert_eq!(report.violations().count(), 1, "{report}");
     let fixed = CheckOptions {
         bugs: Bugs::default(),
         depth_max: Some(13),
@@ -27,4 +31,32 @@ fn hw_over_proposed_isr_loses_an_acked_record_in_13_steps_where_the_fixed_protoc
     assert_eq!(report.violations().count(), 0, "{report}");
     // Bounded, and said so: the depth bound cut the search.
     assert!(report.depth_cut && !report.exhausted(), "{report}");
+}
+
+#[test]
+fn a_counterexample_replays_in_the_simulator_to_the_oracles_same_invariant() {
+    let options = CheckOptions {
+        bugs: Bugs::only(Bug::HwOverProposedIsr),
+        depth_max: Some(8),
+        ..CheckOptions::default()
+    };
+    let model = options.model().expect("valid bounds");
+    let report = options.run().expect("valid bounds");
+    let path = (report.counterexample(STRONG_ISR)).unwrap_or_else(|| panic!("{report}"));
+    let steps = model.steps(path);
+    let file = Counterexample::new("test".into(), &options, STRONG_ISR, steps);
+    // Through its file form, as `check --save` writes it and `replay` reads it.
+    let dir = std::env::temp_dir().join(format!("odradek-cex-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("a temporary directory");
+    let saved = dir.join("cex.toml");
+    file.save(&saved).expect("written");
+    let file = Counterexample::load(&saved).expect("read back");
+    std::fs::remove_dir_all(&dir).ok();
+    let replayed = file.replay().expect("the steps replay");
+    assert!(replayed.met(), "{replayed} {:?}", replayed.violation);
+    // Without the switch the same steps no longer break it: the replay judged the bug.
+    let mut fixed = file.clone();
+    fixed.model.bugs = Bugs::default();
+    let replayed = fixed.replay();
+    assert!(replayed.as_ref().map_or(true, |r| !r.met()), "{replayed:?}");
 }

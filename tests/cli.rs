@@ -368,3 +368,35 @@ fn view_and_run_write_the_page_of_a_run() {
     );
     std::fs::remove_dir_all(&dir).ok();
 }
+
+#[test]
+fn check_saves_its_counterexample_for_replay_in_the_simulator() {
+    let dir = std::env::temp_dir().join(format!("odradek-cli-cex-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("a temporary directory");
+    let file = dir.join("cex.toml").to_string_lossy().into_owned();
+    let output = odradek(&["check", "--bug", "hw_over_proposed_isr", "--save", &file]);
+    let text = stdout(&output);
+    assert_eq!(output.status.code(), Some(1), "{text}");
+    assert!(
+        text.contains("violation: strong-isr (8 steps, the shortest)"),
+        "{text}"
+    );
+    let replayed = odradek(&["replay", &file]);
+    assert_eq!(replayed.status.code(), Some(0), "{}", stdout(&replayed));
+    assert!(stdout(&replayed).contains("the oracle found strong-isr"));
+    let bad = dir.join("bad.toml");
+    std::fs::write(
+        &bad,
+        "format = 3\nabout = \"x\"\nexpect = \"strong-isr\"\nsteps = 1\n",
+    )
+    .expect("written");
+    let bad = bad.to_string_lossy().into_owned();
+    let refused = odradek(&["replay", &bad]);
+    assert_eq!(refused.status.code(), Some(2));
+    let message = String::from_utf8_lossy(&refused.stderr);
+    assert!(
+        message.contains("bad.toml") && message.contains("line"),
+        "{message}"
+    );
+    std::fs::remove_dir_all(&dir).ok();
+}

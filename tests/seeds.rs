@@ -4,7 +4,7 @@
 
 use std::path::{Path, PathBuf};
 
-use odradek::cluster::{Case, CaseError};
+use odradek::cluster::{Case, CaseError, SeedFile};
 
 fn cases() -> Vec<PathBuf> {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("seeds");
@@ -21,27 +21,42 @@ fn cases() -> Vec<PathBuf> {
 fn every_case_in_the_corpus_meets_its_expectation() {
     let files = cases();
     assert!(files.len() >= 10, "the corpus holds its cases: {files:?}");
-    let mut caught = 0;
+    let (mut caught, mut counterexamples) = (0, 0);
     for path in &files {
-        let case = Case::load(path).unwrap_or_else(|e| panic!("{e}"));
-        let replayed = case.replay().unwrap_or_else(|e| panic!("{e}"));
-        println!("{}: {replayed}", path.display());
-        assert!(
-            replayed.met(),
-            "{}: {replayed} {:?}",
-            path.display(),
-            replayed.violation
-        );
-        caught += usize::from(case.expect != "clean");
+        match SeedFile::load(path).unwrap_or_else(|e| panic!("{e}")) {
+            SeedFile::Case(case) => {
+                let replayed = case.replay().unwrap_or_else(|e| panic!("{e}"));
+                println!("{}: {replayed}", path.display());
+                assert!(
+                    replayed.met(),
+                    "{}: {replayed} {:?}",
+                    path.display(),
+                    replayed.violation
+                );
+                caught += usize::from(case.expect != "clean");
+            }
+            SeedFile::Counterexample(counterexample) => {
+                let replayed = counterexample.replay().unwrap_or_else(|e| panic!("{e}"));
+                println!("{}: {replayed}", path.display());
+                assert!(replayed.met(), "{}: {replayed}", path.display());
+                counterexamples += 1;
+            }
+        }
     }
     assert!(caught >= 9, "bug-zoo cases: {caught}");
+    assert!(
+        counterexamples >= 1,
+        "explorer counterexamples: {counterexamples}"
+    );
 }
 
 #[test]
 fn the_clean_cases_between_them_fire_every_fault_kind() {
     let mut fired = std::collections::BTreeSet::new();
     for path in cases() {
-        let case = Case::load(&path).unwrap_or_else(|e| panic!("{e}"));
+        let SeedFile::Case(case) = SeedFile::load(&path).unwrap_or_else(|e| panic!("{e}")) else {
+            continue;
+        };
         if case.expect == "clean" {
             fired.extend(case.hazards.into_iter().filter(|h| h.starts_with("fault:")));
         }

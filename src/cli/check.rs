@@ -2,6 +2,7 @@
 //! first from boot, so the first violation found is a shortest counterexample.
 
 use odradek::cluster::check::{CheckOptions, BOOTED};
+use odradek::cluster::Counterexample;
 
 use super::Exit;
 
@@ -37,6 +38,10 @@ pub(crate) struct Args {
     /// Threads searching.
     #[arg(long, default_value_t = 1)]
     threads: usize,
+    /// Write the first counterexample as a seed file of the explorer form, which
+    /// `odradek replay` runs in the simulator.
+    #[arg(long, value_name = "FILE")]
+    save: Option<std::path::PathBuf>,
     /// Search from boot, not from the world a deterministic run reaches once a leader is
     /// elected with the full ISR.
     #[arg(long)]
@@ -102,13 +107,29 @@ pub(crate) fn check(args: &Args) -> Exit {
     println!("{report}");
     let mut violated = false;
     for discovery in report.violations() {
-        violated = true;
         println!(
             "\nviolation: {} ({} steps, the shortest):\n{}",
             discovery.property,
             discovery.path.len(),
             discovery.path.describe(&model)
         );
+        if let (Some(path), false) = (&args.save, violated) {
+            let about = format!(
+                "odradek check{}: {} in {} steps from {start}",
+                super::bug_flags(&options.bugs),
+                discovery.property,
+                discovery.path.len()
+            );
+            let steps = model.steps(&discovery.path);
+            let file = Counterexample::new(about, &options, discovery.property, steps);
+            if let Err(error) = file.save(path) {
+                eprintln!("odradek: {error}");
+                return Exit::BadInput;
+            }
+            println!("saved: {}", path.display());
+            println!("replay: odradek replay {}", path.display());
+        }
+        violated = true;
     }
     match violated {
         true => Exit::Violation,

@@ -2,22 +2,23 @@
 
 use std::path::PathBuf;
 
-use odradek::cluster::Case;
+use odradek::cluster::SeedFile;
 
 use super::Exit;
 
 #[derive(Debug, clap::Args)]
 pub(crate) struct Args {
-    /// Case files (`swarm --save DIR` writes them).
+    /// Seed files: cases (`swarm --save DIR` writes them) or counterexamples
+    /// (`check --save FILE`).
     #[arg(required = true)]
     files: Vec<PathBuf>,
 }
 
 pub(crate) fn replay(args: &Args) -> Exit {
-    let mut cases = Vec::new();
+    let mut files = Vec::new();
     for path in &args.files {
-        match Case::load(path) {
-            Ok(case) => cases.push((path, case)),
+        match SeedFile::load(path) {
+            Ok(file) => files.push((path, file)),
             Err(error) => {
                 eprintln!("odradek: {error}");
                 return Exit::BadInput;
@@ -25,13 +26,23 @@ pub(crate) fn replay(args: &Args) -> Exit {
         }
     }
     let mut all_met = true;
-    for (path, case) in cases {
-        match case.replay() {
-            Ok(replayed) => {
-                println!("{}: {replayed}", path.display());
-                if !replayed.met() {
+    for (path, file) in files {
+        // What each form's replay says: its line, whether it met its expectation, and
+        // the violation it found.
+        let replayed = match file {
+            SeedFile::Case(case) => (case.replay())
+                .map(|r| (r.to_string(), r.met(), r.violation))
+                .map_err(|e| e.to_string()),
+            SeedFile::Counterexample(counterexample) => (counterexample.replay())
+                .map(|r| (r.to_string(), r.met(), r.violation))
+                .map_err(|e| format!("{}: {e}", path.display())),
+        };
+        match replayed {
+            Ok((line, met, violation)) => {
+                println!("{}: {line}", path.display());
+                if !met {
                     all_met = false;
-                    if let Some(violation) = &replayed.violation {
+                    if let Some(violation) = &violation {
                         println!("  violation: {violation}");
                     }
                 }

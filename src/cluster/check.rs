@@ -11,8 +11,9 @@
 //!
 //! The properties are predicates over the world's state, named like the oracle's
 //! invariants: `lost-write` (every acked record is at its offset on the newest leader),
-//! `two-leaders` (one leader per epoch), `log-divergence` (up replicas agree below the
-//! smaller of their high watermarks).
+//! `strong-isr` (the leader's high watermark is within the log of every committed ISR
+//! member following it), `two-leaders` (one leader per epoch), `log-divergence` (up
+//! replicas agree below the smaller of their high watermarks).
 
 use std::collections::BTreeMap;
 
@@ -31,6 +32,9 @@ use crate::record::RecordBatch;
 /// `lost-write`, on the state: an acked record is missing from its offset on the leader
 /// with the highest epoch.
 pub const LOST_WRITE: &str = "lost-write";
+/// `strong-isr`: the leader's high watermark passed the log end of a member of the ISR the
+/// controller committed, following it in the same epoch.
+pub const STRONG_ISR: &str = "strong-isr";
 /// `two-leaders`: two up brokers lead the partition in one epoch.
 pub const TWO_LEADERS: &str = "two-leaders";
 /// `log-divergence`: two up replicas differ below the smaller of their high watermarks.
@@ -156,11 +160,17 @@ impl CheckOptions {
             ..WorldBounds::default()
         };
         let (brokers, client) = (self.brokers(), self.client());
-        let (b1, b2, b3) = (brokers.clone(), brokers.clone(), brokers.clone());
+        let (b1, b2, b3, b4) = (
+            brokers.clone(),
+            brokers.clone(),
+            brokers.clone(),
+            brokers.clone(),
+        );
         let model = WorldModel::new(self.configs(), SimDiskOptions::default(), bounds)?
             .always(LOST_WRITE, move |w| {
                 acked_on_newest_leader(w, &brokers, client)
             })
+            .always(STRONG_ISR, move |w| hw_within_committed_isr(w, &b4))
             .always(TWO_LEADERS, move |w| one_leader_per_epoch(w, &b1))
             .always(LOG_DIVERGENCE, move |w| replicas_agree_below_hw(w, &b2));
         Ok(match self.from_boot {
@@ -249,6 +259,36 @@ pub fn full_isr_leader(world: &World<KafkaNode>, brokers: &[NodeId]) -> bool {
             partition.map(|p| &p.role),
             Some(Role::Leader(leader)) if leader.isr.len() == brokers.len()
         )
+    })
+}
+
+/// The leader in the controller's committed epoch has its high watermark at most at the
+/// log end of every committed ISR member that follows it in that epoch (a member that has
+/// not learnt of the epoch yet, or is down, is not judged).
+pub fn hw_within_committed_isr(world: &World<KafkaNode>, brokers: &[NodeId]) -> bool {
+    let Some(controller) = world.node(CONTROLLER).and_then(KafkaNode::as_controller) else {
+        return true;
+    };
+    let Some(committed) = (controller.state().partitions.iter()).find(|p| p.tp == partition())
+    else {
+        return true;
+    };
+    let replica = |b: NodeId| world.node(b)?.as_broker()?.partition(&partition());
+    let Some(leader) = (brokers.iter())
+        .filter_map(|&b| replica(b))
+        .find(|p| p.is_leader() && p.leader_epoch == committed.leader_epoch)
+    else {
+        return true;
+    };
+    let hw = leader.log.high_watermark();
+    (brokers.iter()).all(|&b| {
+        let Some(member) = replica(b) else {
+            return true;
+        };
+        let following = matches!(member.role, Role::Follower(_))
+            && member.leader_epoch == committed.leader_epoch;
+        let in_isr = committed.isr.contains(&crate::protocol::broker_id(b));
+        !(following && in_isr) || hw <= member.log.log_end_offset()
     })
 }
 

@@ -13,6 +13,7 @@
 mod case;
 pub mod check;
 mod config;
+mod counterexample;
 mod coverage;
 mod kafka_run;
 mod oracle;
@@ -24,6 +25,9 @@ pub mod view;
 
 pub use case::{outcome_name, Case, CaseError, Replayed, CASE_FORMAT};
 pub use config::{ClusterSpec, NodeConfig, Timing};
+pub use counterexample::{
+    CheckedModel, Counterexample, CounterexampleReplay, SeedFile, COUNTEREXAMPLE_FORMAT,
+};
 pub use coverage::{hazards, ProtocolHazard, PROTOCOL_HAZARDS};
 pub use kafka_run::{KafkaOutcome, KafkaRun};
 pub use oracle::{entry, judge, observe, oracle_config, quiescence};
