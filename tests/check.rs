@@ -60,3 +60,31 @@ fn a_counterexample_replays_in_the_simulator_to_the_oracles_same_invariant() {
     let replayed = fixed.replay();
     assert!(replayed.as_ref().map_or(true, |r| !r.met()), "{replayed:?}");
 }
+
+#[test]
+fn the_models_constraints_are_counted_apart_from_the_search_limits() {
+    use odradek::cluster::check::LEADER_EPOCHS;
+    // The start's leader is in epoch 1: any failover commits epoch 2, outside the bound.
+    let options = CheckOptions {
+        epochs_max: Some(1),
+        depth_max: Some(10),
+        threads: 2,
+        ..CheckOptions::default()
+    };
+    let report = options.run().expect("valid bounds");
+    let outside = report.outside_boundary.get(LEADER_EPOCHS).copied();
+    assert!(outside.is_some_and(|n| n > 0), "{report}");
+    assert!(report.to_string().contains("leader epochs: "), "{report}");
+    assert_eq!(
+        report.outside(),
+        report.outside_boundary.values().sum::<u64>()
+    );
+    // A constraint is the model's, not a search limit: the depth bound is what cut it.
+    assert!(report.depth_cut && !report.exhausted(), "{report}");
+    let unbounded = CheckOptions {
+        epochs_max: None,
+        ..options
+    };
+    let wider = unbounded.run().expect("valid bounds");
+    assert!(wider.distinct > report.distinct, "{wider} against {report}");
+}

@@ -29,7 +29,7 @@ fn correct_version_is_clean_to_its_depth_bound() {
     // Bounded, not exhausted: the depth bound cut states, and the report says so.
     assert!(report.complete && report.depth_cut && !report.exhausted());
     // The model's constraint (messages in flight per stream) is counted apart from it.
-    assert!(report.outside_boundary > 0, "{report}");
+    assert!(report.outside() > 0, "{report}");
     assert_eq!(report.violations().count(), 0);
     assert!(report.unreached().is_empty(), "the bounds reach an ack");
     // Pinned: a change here means the world's state representation changed.

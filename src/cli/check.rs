@@ -22,6 +22,14 @@ pub(crate) struct Args {
     /// `min.insync.replicas` (1 lets the ISR shrink to the leader, as the TLA+ specs do).
     #[arg(long, default_value_t = 1)]
     min_insync: usize,
+    /// The highest leader epoch the controller may commit, a model constraint (the boot's
+    /// election is epoch 1); unbounded if not given.
+    #[arg(long)]
+    epochs: Option<i32>,
+    /// The most partition changes (leader, ISR or ELR) the controller may commit, a model
+    /// constraint; unbounded if not given.
+    #[arg(long)]
+    isr_changes: Option<i32>,
     /// Crashes along a path, each followed by at most one restart.
     #[arg(long, default_value_t = 1)]
     crashes: u8,
@@ -72,6 +80,8 @@ pub(crate) fn check(args: &Args) -> Exit {
         min_insync_replicas: args.min_insync,
         crashes: args.crashes,
         power_loss: args.power_loss,
+        epochs_max: args.epochs,
+        partition_epochs_max: args.isr_changes,
         bugs,
         depth_max: Some(args.depth),
         states_max: args.states,
@@ -92,10 +102,19 @@ pub(crate) fn check(args: &Args) -> Exit {
         true => "boot".to_string(),
         false => format!("the world a run from boot reaches once {BOOTED}"),
     };
+    let bound = |name: &str, max: Option<i32>| match max {
+        Some(max) => format!(", {name} at most {max}"),
+        None => String::new(),
+    };
     println!(
         "model: {} replicas, {} record(s) acks=all, min.insync.replicas {}, up to {} {crash}(es) \
-         of any broker, one message in flight per stream, periodic timers off; from {start}",
-        options.replicas, options.records, options.min_insync_replicas, options.crashes
+         of any broker, one message in flight per stream{}{}, periodic timers off; from {start}",
+        options.replicas,
+        options.records,
+        options.min_insync_replicas,
+        options.crashes,
+        bound("leader epochs", options.epochs_max),
+        bound("partition epochs", options.partition_epochs_max)
     );
     let (model, report) = match options.model().and_then(|m| Ok((m, options.run()?))) {
         Ok(found) => found,

@@ -40,6 +40,11 @@ pub const TWO_LEADERS: &str = "two-leaders";
 /// `log-divergence`: two up replicas differ below the smaller of their high watermarks.
 pub const LOG_DIVERGENCE: &str = "log-divergence";
 
+/// The constraint on the leader epochs the controller commits.
+pub const LEADER_EPOCHS: &str = "leader epochs";
+/// The constraint on the partition changes the controller commits.
+pub const PARTITION_EPOCHS: &str = "partition epochs";
+
 /// The controller's node.
 const CONTROLLER: NodeId = NodeId(0);
 
@@ -60,6 +65,12 @@ pub struct CheckOptions {
     pub crash_first_only: bool,
     /// Messages in flight per stream beyond which a state is not expanded.
     pub in_flight_max: usize,
+    /// The highest leader epoch the controller may commit (the specs' epochs 0..N; the
+    /// boot's election is epoch 1); `None`: no bound.
+    pub epochs_max: Option<i32>,
+    /// The most partition changes (leader or ISR or ELR, KIP-966's partition epoch) the
+    /// controller may commit; `None`: no bound.
+    pub partition_epochs_max: Option<i32>,
     /// Bug-zoo switches of the controller and brokers.
     pub bugs: Bugs,
     /// The search's depth bound.
@@ -90,6 +101,8 @@ impl Default for CheckOptions {
             power_loss: false,
             crash_first_only: false,
             in_flight_max: 1,
+            epochs_max: None,
+            partition_epochs_max: None,
             bugs: Bugs::default(),
             depth_max: Some(20),
             states_max: None,
@@ -173,6 +186,27 @@ impl CheckOptions {
             .always(STRONG_ISR, move |w| hw_within_committed_isr(w, &b4))
             .always(TWO_LEADERS, move |w| one_leader_per_epoch(w, &b1))
             .always(LOG_DIVERGENCE, move |w| replicas_agree_below_hw(w, &b2));
+        let committed = |w: &World<KafkaNode>| {
+            let controller = w.node(CONTROLLER)?.as_controller()?;
+            let state = controller
+                .state()
+                .partitions
+                .iter()
+                .find(|p| p.tp == partition())?;
+            Some((state.leader_epoch, state.partition_epoch))
+        };
+        let model = match self.epochs_max {
+            Some(max) => model.constraint(LEADER_EPOCHS, move |w| {
+                committed(w).is_none_or(|(epoch, _)| epoch <= max)
+            }),
+            None => model,
+        };
+        let model = match self.partition_epochs_max {
+            Some(max) => model.constraint(PARTITION_EPOCHS, move |w| {
+                committed(w).is_none_or(|(_, epoch)| epoch <= max)
+            }),
+            None => model,
+        };
         Ok(match self.from_boot {
             true => model,
             false => model.start_when(BOOTED, move |w| full_isr_leader(w, &b3)),

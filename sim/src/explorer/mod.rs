@@ -21,7 +21,7 @@ pub use model::{Condition, Expectation, Model, Property};
 pub use path::Path;
 pub use report::{Discovery, Report};
 pub use world_model::{
-    replay_steps, ExplorableNode, WorldBounds, WorldModel, WorldState, WorldStep,
+    replay_steps, ExplorableNode, WorldBounds, WorldModel, WorldState, WorldStep, IN_FLIGHT,
 };
 
 use search::Bounds;

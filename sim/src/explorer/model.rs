@@ -32,10 +32,11 @@ pub trait Model: Sync {
     where
         Self: Sized;
 
-    /// Whether to expand `state`. States outside the boundary are counted and checked but
-    /// their successors are not generated; bounds on crashes or epochs live here.
-    fn within_boundary(&self, _state: &Self::State) -> bool {
-        true
+    /// The model's constraint `state` lies outside, by name, or `None` to expand it. States
+    /// outside the boundary are counted (per constraint) and checked, but their successors
+    /// are not generated, as TLC's CONSTRAINT; bounds on epochs or messages live here.
+    fn outside(&self, _state: &Self::State) -> Option<&'static str> {
+        None
     }
 
     /// A canonical member of the state's symmetry class (e.g. interchangeable nodes

@@ -45,9 +45,9 @@ pub struct Report<M: Model> {
     /// Distinct states (by fingerprint; under symmetry, distinct classes).
     pub distinct: u64,
     /// Distinct states outside the model's boundary (its constraints, as TLC's
-    /// CONSTRAINT): checked against the properties, never expanded. A property of the
-    /// model, not a limit of the search.
-    pub outside_boundary: u64,
+    /// CONSTRAINT), by constraint: checked against the properties, never expanded. A
+    /// property of the model, not a limit of the search.
+    pub outside_boundary: BTreeMap<&'static str, u64>,
     /// The largest number of actions from an initial state to a reached state.
     pub depth: usize,
     /// Wall time the search took.
@@ -108,6 +108,11 @@ impl<M: Model> Report<M> {
             .filter(|d| d.expectation == Expectation::Always)
     }
 
+    /// States the model's constraints kept from expansion, all constraints together.
+    pub fn outside(&self) -> u64 {
+        self.outside_boundary.values().sum()
+    }
+
     /// The counterexample to the named property, if one was found.
     pub fn counterexample(&self, property: &str) -> Option<&Path<M>> {
         self.discoveries
@@ -151,11 +156,15 @@ impl<M: Model> fmt::Display for Report<M> {
             self.distinct_per_second(),
             self.verdict(),
         )?;
-        if self.outside_boundary > 0 {
+        if self.outside() > 0 {
+            let each: Vec<String> = (self.outside_boundary.iter())
+                .map(|(constraint, n)| format!("{constraint}: {n}"))
+                .collect();
             write!(
                 f,
-                "\nthe model's constraints left {} states unexpanded",
-                self.outside_boundary
+                "\nthe model's constraints left {} states unexpanded ({})",
+                self.outside(),
+                each.join(", ")
             )?;
         }
         for discovery in self.discoveries.values() {

@@ -52,13 +52,18 @@ struct Shared<'a, M: Model> {
     stop: AtomicBool,
     generated: AtomicU64,
     distinct: AtomicU64,
-    /// States the model's boundary (its constraints) kept from being expanded.
-    outside_boundary: AtomicU64,
+    /// States the model's boundary kept from being expanded, per constraint.
+    outside_boundary: Mutex<BTreeMap<&'static str, u64>>,
     depth: AtomicUsize,
     started: Instant,
 }
 
 impl<'a, M: Model> Shared<'a, M> {
+    fn count_outside(&self, constraint: &'static str) {
+        let mut counts = (self.outside_boundary.lock()).unwrap_or_else(|p| p.into_inner());
+        *counts.entry(constraint).or_default() += 1;
+    }
+
     fn new(model: &'a M, bounds: &'a Bounds) -> Self {
         let properties = model.properties();
         Self {
@@ -69,7 +74,7 @@ impl<'a, M: Model> Shared<'a, M> {
             discoveries: Mutex::new(BTreeMap::new()),
             stop: AtomicBool::new(false),
             generated: AtomicU64::new(0),
-            outside_boundary: AtomicU64::new(0),
+            outside_boundary: Mutex::new(BTreeMap::new()),
             distinct: AtomicU64::new(0),
             depth: AtomicUsize::new(0),
             started: Instant::now(),
@@ -166,7 +171,8 @@ impl<'a, M: Model> Shared<'a, M> {
         Report {
             generated: self.generated.into_inner(),
             distinct: self.distinct.into_inner(),
-            outside_boundary: self.outside_boundary.into_inner(),
+            outside_boundary: (self.outside_boundary.into_inner())
+                .unwrap_or_else(|poisoned| poisoned.into_inner()),
             depth: self.depth.into_inner(),
             elapsed: self.started.elapsed(),
             complete: complete.all,
@@ -195,8 +201,8 @@ impl<'a, M: Model> Shared<'a, M> {
             if self.stopped() {
                 break;
             }
-            if !self.model.within_boundary(state) {
-                self.outside_boundary.fetch_add(1, Ordering::Relaxed);
+            if let Some(constraint) = self.model.outside(state) {
+                self.count_outside(constraint);
                 continue;
             }
             actions.clear();
@@ -342,8 +348,8 @@ pub(crate) fn dfs<M: Model>(model: &M, bounds: &Bounds) -> Report<M> {
         if shared.stopped() {
             break;
         }
-        if !model.within_boundary(&state) {
-            shared.outside_boundary.fetch_add(1, Ordering::Relaxed);
+        if let Some(constraint) = model.outside(&state) {
+            shared.count_outside(constraint);
             continue;
         }
         if bounds.depth_max.is_some_and(|max| depth >= max) {
@@ -417,7 +423,7 @@ pub(crate) fn random_walks<M: Model>(
             shared.on_new_state(&state, fp, 0);
         }
         for depth in 1..=depth_max {
-            if shared.stopped() || !model.within_boundary(&state) {
+            if shared.stopped() || model.outside(&state).is_some() {
                 break;
             }
             actions.clear();

@@ -113,10 +113,16 @@ pub struct WorldModel<N: Node> {
     disk: SimDiskOptions,
     bounds: WorldBounds,
     properties: Vec<(&'static str, Expectation, WorldCondition<N>)>,
+    /// The model's own constraints beyond the bounds: a world that fails one is not
+    /// expanded, and counted under its name.
+    constraints: Vec<(&'static str, WorldCondition<N>)>,
     /// Where the search starts: after boot, or once a deterministic run from boot (the
     /// first deliverable message, else the first timer) reaches this condition.
     start: Option<(&'static str, WorldCondition<N>)>,
 }
+
+/// The name the report counts worlds over [`WorldBounds::in_flight_max`] under.
+pub const IN_FLIGHT: &str = "messages in flight per stream";
 
 /// The most steps the deterministic run to a start condition may take.
 const START_STEPS_MAX: usize = 1_000;
@@ -145,6 +151,7 @@ impl<N: ExplorableNode> WorldModel<N> {
             disk,
             bounds,
             properties: Vec::new(),
+            constraints: Vec::new(),
             start: None,
         })
     }
@@ -157,6 +164,17 @@ impl<N: ExplorableNode> WorldModel<N> {
     ) -> Self {
         self.properties
             .push((name, Expectation::Always, Arc::new(condition)));
+        self
+    }
+
+    /// Adds a constraint (as TLC's CONSTRAINT): a world that fails `condition` is checked
+    /// but not expanded, and the report counts it under `name`.
+    pub fn constraint(
+        mut self,
+        name: &'static str,
+        condition: impl Fn(&World<N>) -> bool + Send + Sync + 'static,
+    ) -> Self {
+        self.constraints.push((name, Arc::new(condition)));
         self
     }
 
@@ -397,11 +415,16 @@ impl<N: ExplorableNode> Model for WorldModel<N> {
             .collect()
     }
 
-    fn within_boundary(&self, state: &WorldState<N>) -> bool {
-        state
-            .world
-            .busy_streams()
-            .all(|stream| state.world.in_flight(stream) <= self.bounds.in_flight_max)
+    fn outside(&self, state: &WorldState<N>) -> Option<&'static str> {
+        let world = &state.world;
+        let crowded =
+            (world.busy_streams()).any(|s| world.in_flight(s) > self.bounds.in_flight_max);
+        if crowded {
+            return Some(IN_FLIGHT);
+        }
+        (self.constraints.iter())
+            .find(|(_, condition)| !condition(world))
+            .map(|(name, _)| *name)
     }
 
     fn format_step(
