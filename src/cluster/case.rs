@@ -75,6 +75,30 @@ pub enum CaseError {
     },
 }
 
+/// A seed file's text.
+pub(super) fn read_seed_file(path: &Path) -> Result<String, CaseError> {
+    std::fs::read_to_string(path).map_err(|error| CaseError::Io {
+        path: path.display().to_string(),
+        error,
+    })
+}
+
+/// Writes a seed file.
+pub(super) fn write_seed_file(path: &Path, text: &str) -> Result<(), CaseError> {
+    std::fs::write(path, text).map_err(|error| CaseError::Io {
+        path: path.display().to_string(),
+        error,
+    })
+}
+
+/// A seed file that is not valid, with the message naming the line and field.
+pub(super) fn malformed(path: &Path, message: String) -> CaseError {
+    CaseError::Malformed {
+        path: path.display().to_string(),
+        message,
+    }
+}
+
 /// A case's outcome against its expectation.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Replayed {
@@ -173,15 +197,8 @@ impl Case {
 
     /// Reads a case file.
     pub fn load(path: &Path) -> Result<Case, CaseError> {
-        let name = path.display().to_string();
-        let text = std::fs::read_to_string(path).map_err(|error| CaseError::Io {
-            path: name.clone(),
-            error,
-        })?;
-        let malformed = |message: String| CaseError::Malformed {
-            path: name.clone(),
-            message,
-        };
+        let text = read_seed_file(path)?;
+        let malformed = |message: String| malformed(path, message);
         // The version first, so a file of another format says so rather than failing on
         // the first field this format lacks.
         let value: toml::Table =
@@ -218,11 +235,7 @@ impl Case {
 
     /// Writes the case to `path`.
     pub fn save(&self, path: &Path) -> Result<(), CaseError> {
-        let text = toml::to_string(self).expect("a case serializes");
-        std::fs::write(path, text).map_err(|error| CaseError::Io {
-            path: path.display().to_string(),
-            error,
-        })
+        write_seed_file(path, &toml::to_string(self).expect("a case serializes"))
     }
 
     /// Replays the case: its seed under its scenario, judged by the oracle; if that does

@@ -12,6 +12,7 @@ use odradek_sim::explorer::{replay_steps, WorldStep};
 use odradek_sim::{RunError, Scenario, Simulation};
 use serde::{Deserialize, Serialize};
 
+use super::case::{malformed, read_seed_file, write_seed_file};
 use super::check::CheckOptions;
 use super::{judge, oracle_config, Case, CaseError, KafkaNode, NodeConfig, Timer};
 use crate::bugs::Bugs;
@@ -107,15 +108,8 @@ impl Counterexample {
 
     /// Reads a counterexample file.
     pub fn load(path: &Path) -> Result<Counterexample, CaseError> {
-        let name = path.display().to_string();
-        let text = std::fs::read_to_string(path).map_err(|error| CaseError::Io {
-            path: name.clone(),
-            error,
-        })?;
-        let malformed = |message: String| CaseError::Malformed {
-            path: name.clone(),
-            message,
-        };
+        let text = read_seed_file(path)?;
+        let malformed = |message: String| malformed(path, message);
         let file: Counterexample =
             toml::from_str(&text).map_err(|e| malformed(e.to_string().replace('\n', " ")))?;
         if file.format != COUNTEREXAMPLE_FORMAT {
@@ -136,11 +130,10 @@ impl Counterexample {
 
     /// Writes the file.
     pub fn save(&self, path: &Path) -> Result<(), CaseError> {
-        let text = toml::to_string(self).expect("a counterexample serializes");
-        std::fs::write(path, text).map_err(|error| CaseError::Io {
-            path: path.display().to_string(),
-            error,
-        })
+        write_seed_file(
+            path,
+            &toml::to_string(self).expect("a counterexample serializes"),
+        )
     }
 
     /// The nodes as the explorer ran them, but for the test client's final read, armed at
@@ -216,10 +209,7 @@ pub enum SeedFile {
 impl SeedFile {
     /// Reads a seed file of either form.
     pub fn load(path: &Path) -> Result<SeedFile, CaseError> {
-        let text = std::fs::read_to_string(path).map_err(|error| CaseError::Io {
-            path: path.display().to_string(),
-            error,
-        })?;
+        let text = read_seed_file(path)?;
         let format = (text.parse::<toml::Table>().ok())
             .and_then(|table| table.get("format").and_then(toml::Value::as_integer));
         match format {
