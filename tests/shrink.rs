@@ -171,6 +171,9 @@ fn a_broker_the_replicas_do_not_need_is_shrunk_away_and_the_clients_renumbered()
     use odradek_sim::NodeId;
     let mut run = KafkaRun::default().with_bugs(&[Bug::NoIdempotentDedup].into_iter().collect());
     run.cluster.brokers.push(NodeId(4));
+    // The nemesis alone: the targeted injectors' sequences aim at whichever broker leads,
+    // the fourth among them, which this test is not about.
+    run.targeted = false;
     let (outcome, sim) = (1..=5)
         .map(|seed| run.run(seed))
         .find(|(outcome, _)| outcome.violation.is_some())

@@ -65,10 +65,29 @@ pub struct Targeted {
     /// follower holds a batch the returning leader replaced (the sequence of KIP-320's and
     /// KAFKA-7164's bugs, as `tests/bug_zoo.rs` scripts it).
     pub leader_bounce: bool,
+    /// At drawn moments, on the next leader to append: one follower hears nothing from
+    /// the controller; the other misses the leader's last records while the leader's
+    /// heartbeats are held until it is fenced; the other follower leads, appending the
+    /// retried records at the same offsets, and the old leader follows it and catches up;
+    /// the interim leader stops cleanly, so the old one leads again; then the cut follower's
+    /// controller connection is reset and the cut heals. The
+    /// cut-off follower, still fetching from the returning leader in its first epoch,
+    /// holds a batch that leader replaced (the sequence of KIP-320's and KAFKA-7164's
+    /// bugs as `tests/bug_zoo.rs` scripts it, heartbeats held where the bounce pauses).
+    /// Nothing else fires while it plays.
+    pub stale_follower: bool,
+    /// A new leader's followers' fetches are held, so none of them gets its epoch's
+    /// records, and it is paused until fenced: a follower without that epoch leads, the
+    /// other kept out of the ISR by holding replication between the two. When
+    /// the paused leader returns and truncates by epoch, its new leader's answers to every
+    /// replica are held and the new leader is paused until fenced, so the returned replica
+    /// may be elected (from the ELR) before it fetched back what it cut (the sequence of KIP-101's
+    /// bug at three replicas). Nothing else fires while it plays.
+    pub epoch_gap: bool,
 }
 
 /// The injectors by name, in the order counts and hazards list them.
-pub const INJECTORS: [&str; 9] = [
+pub const INJECTORS: [&str; 11] = [
     "leader_churn",
     "follower_fetch_hold",
     "leader_control_hold",
@@ -78,10 +97,12 @@ pub const INJECTORS: [&str; 9] = [
     "follower_control_cut",
     "crash_leader_after_truncation",
     "leader_bounce",
+    "stale_follower",
+    "epoch_gap",
 ];
 
 /// How often an injector fires at most in one run.
-const FIRES_MAX: [u64; 9] = [3, 4, 3, 1, 2, 2, 2, 2, 4];
+const FIRES_MAX: [u64; 11] = [3, 4, 3, 1, 2, 2, 2, 2, 4, 2, 2];
 
 /// Fires per injector, shared between a run's trigger and whoever reads the counts.
 pub type Fires = Rc<RefCell<BTreeMap<&'static str, u64>>>;
@@ -99,6 +120,8 @@ impl Targeted {
             follower_control_cut: true,
             crash_leader_after_truncation: true,
             leader_bounce: true,
+            stale_follower: true,
+            epoch_gap: true,
         }
     }
 
@@ -117,10 +140,12 @@ impl Targeted {
             follower_control_cut: on(),
             crash_leader_after_truncation: on(),
             leader_bounce: on(),
+            stale_follower: on(),
+            epoch_gap: on(),
         }
     }
 
-    fn on(&self) -> [bool; 9] {
+    fn on(&self) -> [bool; 11] {
         [
             self.leader_churn,
             self.follower_fetch_hold,
@@ -131,6 +156,8 @@ impl Targeted {
             self.follower_control_cut,
             self.crash_leader_after_truncation,
             self.leader_bounce,
+            self.stale_follower,
+            self.epoch_gap,
         ]
     }
 
@@ -156,6 +183,15 @@ impl Targeted {
         let mut following: BTreeMap<(NodeId, PartitionRef), NodeId> = BTreeMap::new();
         // Each partition's replicas: the brokers that led or followed it.
         let mut replicas: BTreeMap<PartitionRef, BTreeSet<NodeId>> = BTreeMap::new();
+        // While a sequence plays, nothing else fires.
+        let mut quiet_until_us = 0;
+        // When the next sequence (a stale follower or an epoch gap) may begin, on a leader's
+        // append; an epoch gap begun that way waits for the election its pause brings.
+        let mut sequence_at_us = rng.between(1_000, 10_000) * 1_000;
+        let mut gap_armed: Option<(PartitionRef, u64)> = None;
+        // The epoch gap's paused leader and partition, until its truncation (or the
+        // deadline) comes.
+        let mut gap: Option<(NodeId, PartitionRef, u64)> = None;
         Box::new(move |entry| {
             let Observed::Node(observation) = &entry.what else {
                 return Vec::new();
@@ -168,10 +204,111 @@ impl Targeted {
                     .or_default()
                     .insert(entry.node);
             }
-            if entry.time_us < QUIET_START_US {
+            let node = entry.node;
+            if let Observation::BecameFollower {
+                partition, leader, ..
+            } = observation
+            {
+                match leader.and_then(broker_node) {
+                    Some(leader) => following.insert((node, partition.clone()), leader),
+                    None => following.remove(&(node, partition.clone())),
+                };
+            }
+            let at = |delay_ms, fault| Triggered { delay_ms, fault };
+            if let Some((returned, partition, deadline_us)) = gap.clone() {
+                let leader = following.get(&(node, partition.clone())).copied();
+                match observation {
+                    _ if entry.time_us > deadline_us => gap = None,
+                    Observation::Truncated {
+                        partition: truncated,
+                        cause: TruncationCause::LeaderEpoch,
+                        ..
+                    } if node == returned && *truncated == partition => {
+                        gap = None;
+                        if let Some(leader) = leader {
+                            // The leader's answers to every other replica are held, so
+                            // none of them catches up into the ISR before it is fenced.
+                            let (d, down) = (rng.between(0, 30), rng.between(700, 1_000));
+                            let (from, channel) = (leader, Some(REPLICATION));
+                            let mut plan = vec![
+                                at(d, Fault::Pause { node: leader }),
+                                at(d + down, Fault::Resume { node: leader }),
+                            ];
+                            let replicas = replicas.get(&partition).into_iter().flatten();
+                            for &to in replicas.filter(|&&b| b != leader) {
+                                plan.push(at(0, Fault::Hold { from, to, channel }));
+                                plan.push(at(d + down + 200, Fault::Release { from, to, channel }));
+                            }
+                            quiet_until_us = entry.time_us + ends_us(&plan);
+                            return plan;
+                        }
+                    }
+                    _ => {}
+                }
+            }
+            if let (Some((armed, deadline_us)), Observation::BecameLeader { partition, .. }) =
+                (&gap_armed, observation)
+            {
+                if entry.time_us <= *deadline_us && armed == partition {
+                    let others: Vec<NodeId> = (replicas.get(partition).into_iter().flatten())
+                        .filter(|&&b| b != node)
+                        .copied()
+                        .collect();
+                    let plan = gap_plan(&mut rng, node, &others);
+                    quiet_until_us = entry.time_us + ends_us(&plan);
+                    let deadline_us = quiet_until_us + 2_000_000;
+                    gap = Some((node, partition.clone(), deadline_us));
+                    gap_armed = None;
+                    return plan;
+                }
+            }
+            if entry.time_us < QUIET_START_US.max(quiet_until_us) {
                 return Vec::new();
             }
-            let node = entry.node;
+            let (stale, epoch_gap) = (9, 10);
+            if let Observation::Appended {
+                partition,
+                as_leader: true,
+                ..
+            } = observation
+            {
+                let others: Vec<NodeId> = (replicas.get(partition).into_iter().flatten())
+                    .filter(|&&b| b != node)
+                    .copied()
+                    .collect();
+                let mut fires = fires.borrow_mut();
+                let left = |index: usize| {
+                    let fired = fires.get(INJECTORS[index]).copied().unwrap_or(0);
+                    on[index] && fired < FIRES_MAX[index]
+                };
+                let mut due: Vec<usize> = [stale, epoch_gap]
+                    .into_iter()
+                    .filter(|&i| left(i))
+                    .collect();
+                if others.len() != 2 || entry.time_us < sequence_at_us {
+                    due.clear();
+                }
+                if !due.is_empty() {
+                    let index = due[rng.below(due.len() as u64) as usize];
+                    *fires.entry(INJECTORS[index]).or_default() += 1;
+                    let plan = if index == stale {
+                        stale_follower(&mut rng, controller, node, others[0], others[1])
+                    } else {
+                        // Paused until fenced, so a follower leads: the gap itself begins
+                        // at that election.
+                        let down = rng.between(700, 900);
+                        let deadline_us = entry.time_us + (down + 1_000) * 1_000;
+                        gap_armed = Some((partition.clone(), deadline_us));
+                        vec![
+                            at(0, Fault::Pause { node }),
+                            at(down, Fault::Resume { node }),
+                        ]
+                    };
+                    quiet_until_us = entry.time_us + ends_us(&plan);
+                    sequence_at_us = quiet_until_us + rng.between(500, 3_000) * 1_000;
+                    return plan;
+                }
+            }
             let mut fired = Vec::new();
             let mut fire = |index: usize, faults: Vec<Triggered>| {
                 let mut fires = fires.borrow_mut();
@@ -181,7 +318,6 @@ impl Targeted {
                     fired.extend(faults);
                 }
             };
-            let at = |delay_ms, fault| Triggered { delay_ms, fault };
             match observation {
                 Observation::BecameLeader { partition, .. } => {
                     following.remove(&(node, partition.clone()));
@@ -262,6 +398,7 @@ impl Targeted {
                         ),
                     ];
                     plans.push((2, control));
+                    plans.push((epoch_gap, gap_plan(&mut rng, node, &others)));
                     let (d, down) = (rng.between(0, 50), rng.between(200, 1_500));
                     let stop = vec![
                         at(d, Fault::Stop { node }),
@@ -285,6 +422,11 @@ impl Targeted {
                     };
                     if let Some(at) = pick {
                         let (index, plan) = plans.swap_remove(at);
+                        if index == epoch_gap {
+                            quiet_until_us = entry.time_us + ends_us(&plan);
+                            let deadline_us = quiet_until_us + 2_000_000;
+                            gap = Some((node, partition.clone(), deadline_us));
+                        }
                         fire(index, plan);
                     }
                 }
@@ -327,14 +469,9 @@ impl Targeted {
                     }
                 }
                 Observation::BecameFollower {
-                    partition,
                     leader: Some(leader),
                     ..
                 } => {
-                    match broker_node(*leader) {
-                        Some(leader) => following.insert((node, partition.clone()), leader),
-                        None => following.remove(&(node, partition.clone())),
-                    };
                     if let Some(from) = broker_node(*leader) {
                         let (d, hold) = (rng.between(0, 20), rng.between(200, 1_500));
                         let channel = Some(REPLICATION);
@@ -403,6 +540,126 @@ impl Targeted {
             fired
         })
     }
+}
+
+/// When the last of `plan`'s faults fires, after its observation, in microseconds.
+fn ends_us(plan: &[Triggered]) -> u64 {
+    let last_ms = plan.iter().map(|fault| fault.delay_ms).max().unwrap_or(0);
+    (last_ms + 1) * 1_000
+}
+
+/// The epoch gap's faults on `leader`, just elected, with followers `others`: their
+/// fetches held, so none of them gets the new epoch's records, and the leader paused until
+/// fenced; replication between the followers held for longer, so the one not elected
+/// next stays out of the ISR (see [`Targeted::epoch_gap`]).
+fn gap_plan(rng: &mut SimRng, leader: NodeId, others: &[NodeId]) -> Vec<Triggered> {
+    let at = |delay_ms, fault| Triggered { delay_ms, fault };
+    let (pause, down) = (rng.between(100, 400), rng.between(700, 900));
+    let (mut plan, channel) = (Vec::new(), Some(REPLICATION));
+    for &from in others {
+        plan.push(at(
+            0,
+            Fault::Hold {
+                from,
+                to: leader,
+                channel,
+            },
+        ));
+        plan.push(at(
+            pause + down,
+            Fault::Release {
+                from,
+                to: leader,
+                channel,
+            },
+        ));
+        // The followers cannot replicate from each other either, until the returned
+        // leader's truncation has come and gone: whichever of them leads next, the other
+        // stays out of the ISR.
+        for &to in others.iter().filter(|&&to| to != from) {
+            plan.push(at(0, Fault::Hold { from, to, channel }));
+            plan.push(at(
+                pause + down + 1_500,
+                Fault::Release { from, to, channel },
+            ));
+        }
+    }
+    plan.push(at(pause, Fault::Pause { node: leader }));
+    plan.push(at(pause + down, Fault::Resume { node: leader }));
+    plan
+}
+
+/// The stale-follower sequence on `leader` with followers `a` and `b`: one of them cut off
+/// from `controller`, the other missing the leader's last records and leading in between
+/// (see [`Targeted::stale_follower`]). Times follow the cluster's default timing:
+/// the replication hold ends before the lagging follower leaves the ISR, the heartbeat
+/// hold outlasts a session, and the interim leader leads long enough for the cut-off
+/// follower, which fetches from no one who answers, to leave the ISR.
+fn stale_follower(
+    rng: &mut SimRng,
+    controller: NodeId,
+    leader: NodeId,
+    a: NodeId,
+    b: NodeId,
+) -> Vec<Triggered> {
+    let (cut, other) = if rng.below(2) == 0 { (a, b) } else { (b, a) };
+    let at = |delay_ms, fault| Triggered { delay_ms, fault };
+    let channel = Some(REPLICATION);
+    let kind = "heartbeat_request".to_string();
+    let (from, to) = (Some(leader), Some(controller));
+    let hold = rng.between(100, 300);
+    let missed = hold + rng.between(400, 800);
+    let fenced = hold + rng.between(800, 1_100);
+    let stop = fenced + rng.between(1_300, 2_000);
+    let heal = stop + rng.between(800, 2_000);
+    let mut faults = vec![
+        at(
+            0,
+            Fault::PartitionOneWay {
+                from: vec![controller],
+                to: vec![cut],
+            },
+        ),
+        at(
+            hold,
+            Fault::Hold {
+                from: leader,
+                to: other,
+                channel,
+            },
+        ),
+        at(
+            hold,
+            Fault::HoldKind {
+                kind: kind.clone(),
+                from,
+                to,
+            },
+        ),
+        at(
+            missed,
+            Fault::Release {
+                from: leader,
+                to: other,
+                channel,
+            },
+        ),
+        at(fenced, Fault::ReleaseKind { kind, from, to }),
+        at(stop, Fault::Stop { node: other }),
+        at(
+            stop + rng.between(300, 1_000),
+            Fault::Restart { node: other },
+        ),
+    ];
+    // The reset loses what the cut held back, so the follower learns only the newest
+    // state when the cut heals.
+    let reset = Fault::Reset {
+        a: controller,
+        b: cut,
+    };
+    faults.push(at(heal, reset));
+    faults.push(at(heal, Fault::HealPartitions));
+    faults
 }
 
 /// A fault a targeted injector fired, anchored to the observation that fired it.
