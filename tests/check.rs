@@ -88,3 +88,23 @@ fn the_models_constraints_are_counted_apart_from_the_search_limits() {
     let wider = unbounded.run().expect("valid bounds");
     assert!(wider.distinct > report.distinct, "{wider} against {report}");
 }
+
+#[test]
+fn depth_first_finds_a_counterexample_no_shorter_than_breadth_first_and_it_replays() {
+    use odradek::cluster::check::Search;
+    let options = CheckOptions {
+        bugs: Bugs::only(Bug::HwOverProposedIsr),
+        depth_max: Some(12),
+        search: Search::Dfs,
+        ..CheckOptions::default()
+    };
+    let model = options.model().expect("valid bounds");
+    let report = options.run().expect("valid bounds");
+    let path = (report.counterexample(STRONG_ISR)).unwrap_or_else(|| panic!("{report}"));
+    // Breadth first proves 8 the shortest; depth first takes the first path it meets.
+    assert!((8..=12).contains(&path.len()), "{}", path.len());
+    assert!(!report.exhausted(), "{report}");
+    let file = Counterexample::new("dfs".into(), &options, STRONG_ISR, model.steps(path));
+    let replayed = file.replay().expect("the steps replay");
+    assert!(replayed.met(), "{replayed} {:?}", replayed.violation);
+}

@@ -13,6 +13,14 @@
 //! bound closes the search: the ack takes 15 steps, and `complete` means every state
 //! within them was expanded.
 //!
+//! The search from boot stops where the record is acked, so durability is never judged
+//! after a crash there. The second search starts where a deterministic run from boot has
+//! the record acked (`odradek check --from-ack`) and spends the power loss on either
+//! broker from there: within its constraints (leader epochs up to 3, partition epochs up
+//! to 5, a message in flight per stream) it is exhausted, with `lost-write` judged in every
+//! state, among them those where the leader that acked lost its copy and the other broker
+//! leads.
+//!
 //! Replay: `cargo test -p odradek --test cluster_explorer -- --nocapture`.
 
 mod cluster_common;
@@ -90,4 +98,45 @@ fn one_record_and_one_power_loss_search_to_the_depth_bound_with_a_pinned_state_c
     assert!(report.unreached().is_empty(), "{:?}", report.unreached());
     // Pinned: a change here means node state or the protocol's steps changed.
     assert_eq!((report.distinct, report.generated), (183_807, 556_441));
+}
+
+/// The broker that led at the ack came back from its power loss without the record while
+/// the other broker leads with it.
+fn the_record_survives_only_on_the_new_leader(world: &World<KafkaNode>) -> bool {
+    let replica = |b: NodeId| {
+        let partition = world.node(b)?.as_broker()?.partition(&tp())?;
+        Some((partition.is_leader(), partition.log.log_end_offset()))
+    };
+    let lost = matches!(replica(BROKERS[0]), Some((_, 0)));
+    lost && replica(BROKERS[1]) == Some((true, 1))
+}
+
+#[test]
+fn after_the_ack_a_power_loss_of_either_broker_is_exhausted_without_a_loss() {
+    let options = CheckOptions {
+        from_ack: true,
+        crash_first_only: false,
+        epochs_max: Some(3),
+        partition_epochs_max: Some(5),
+        depth_max: Some(60),
+        ..options()
+    };
+    let model = (options.model().expect("valid bounds")).sometimes(
+        "the record survives only on the new leader",
+        the_record_survives_only_on_the_new_leader,
+    );
+    let report = Explorer::new(model)
+        .depth_max(60)
+        .threads(2)
+        .bfs()
+        .expect("valid bounds");
+    eprintln!("from the ack: {report}");
+    assert_eq!(report.violations().count(), 0, "{report}");
+    // Every state within the model's constraints expanded: no search limit cut it.
+    assert!(report.exhausted(), "{report}");
+    assert!(report.outside() > 0, "{report}");
+    // Durability was judged where it matters: after the power loss cost the acking
+    // leader its copy, with the other broker leading.
+    assert!(report.unreached().is_empty(), "{:?}", report.unreached());
+    assert_eq!((report.distinct, report.generated), (147_529, 576_118));
 }

@@ -1,7 +1,8 @@
 //! `odradek check`: the explorer on the real controller, brokers and test client, breadth
-//! first from boot, so the first violation found is a shortest counterexample.
+//! first by default, so the first violation found is a shortest counterexample; depth
+//! first on request, for bounds whose frontier does not fit in memory.
 
-use odradek::cluster::check::{CheckOptions, BOOTED};
+use odradek::cluster::check::{CheckOptions, Search, ACKED, BOOTED};
 use odradek::cluster::Counterexample;
 
 use super::Exit;
@@ -43,9 +44,14 @@ pub(crate) struct Args {
     /// The search's budget of distinct states.
     #[arg(long)]
     states: Option<u64>,
-    /// Threads searching.
+    /// Threads searching (breadth first only).
     #[arg(long, default_value_t = 1)]
     threads: usize,
+    /// `bfs`: breadth first, counterexamples the shortest, the frontier in memory; `dfs`:
+    /// depth first, fingerprints only, so deeper bounds fit, counterexamples not proven
+    /// shortest.
+    #[arg(long, value_enum, default_value_t = SearchArg::Bfs)]
+    search: SearchArg,
     /// Write the first counterexample as a seed file of the explorer form, which
     /// `odradek replay` runs in the simulator.
     #[arg(long, value_name = "FILE")]
@@ -54,6 +60,18 @@ pub(crate) struct Args {
     /// elected with the full ISR.
     #[arg(long)]
     from_boot: bool,
+    /// Search from the world a deterministic run reaches once the client's first record
+    /// is acked: every state searched holds an acked record, so durability is judged after
+    /// each crash, deeper than a search from boot reaches.
+    #[arg(long, conflicts_with = "from_boot")]
+    from_ack: bool,
+}
+
+/// The search order, as the command line spells it.
+#[derive(Debug, Clone, Copy, clap::ValueEnum)]
+pub(crate) enum SearchArg {
+    Bfs,
+    Dfs,
 }
 
 pub(crate) fn check(args: &Args) -> Exit {
@@ -86,7 +104,12 @@ pub(crate) fn check(args: &Args) -> Exit {
         depth_max: Some(args.depth),
         states_max: args.states,
         threads: args.threads,
+        search: match args.search {
+            SearchArg::Bfs => Search::Bfs,
+            SearchArg::Dfs => Search::Dfs,
+        },
         from_boot: args.from_boot,
+        from_ack: args.from_ack,
         ..CheckOptions::default()
     };
     if options.replicas == 0 || options.min_insync_replicas > usize::from(options.replicas) {
@@ -98,9 +121,10 @@ pub(crate) fn check(args: &Args) -> Exit {
     } else {
         "process crash"
     };
-    let start = match options.from_boot {
-        true => "boot".to_string(),
-        false => format!("the world a run from boot reaches once {BOOTED}"),
+    let start = match (options.from_ack, options.from_boot) {
+        (true, _) => format!("the world a run from boot reaches once {ACKED}"),
+        (false, true) => "boot".to_string(),
+        (false, false) => format!("the world a run from boot reaches once {BOOTED}"),
     };
     let bound = |name: &str, max: Option<i32>| match max {
         Some(max) => format!(", {name} at most {max}"),
@@ -126,8 +150,12 @@ pub(crate) fn check(args: &Args) -> Exit {
     println!("{report}");
     let mut violated = false;
     for discovery in report.violations() {
+        let shortest = match options.search {
+            Search::Bfs => "the shortest",
+            Search::Dfs => "depth first: shortest not proven",
+        };
         println!(
-            "\nviolation: {} ({} steps, the shortest):\n{}",
+            "\nviolation: {} ({} steps, {shortest}):\n{}",
             discovery.property,
             discovery.path.len(),
             discovery.path.describe(&model)

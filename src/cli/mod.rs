@@ -49,7 +49,8 @@ enum Command {
     /// Print the default Kafka scenario as TOML, for `--scenario FILE` to take an edited copy.
     Scenario,
     /// Model-check the real controller, brokers and test client at small bounds, breadth
-    /// first from boot: a violation prints its shortest counterexample and exits 1.
+    /// first (or `--search dfs`): a violation prints its counterexample (breadth first, the
+    /// shortest) and exits 1.
     Check(check::Args),
     /// Measure the default scenario's speed (faults on and off) and the swarm's seeds per
     /// minute; `--zoo` adds the bug-finding power per switch.

@@ -1,6 +1,9 @@
 //! The explorer on the real Kafka nodes (`odradek check`): a controller, `replicas` brokers
 //! hosting one partition, and the typed test client writing acks=all records, searched
-//! breadth first from boot, so the first violation found is a shortest counterexample.
+//! breadth first (the first violation found is a shortest counterexample) or depth first
+//! (fingerprints only, for bounds whose frontier does not fit in memory), from boot, from a
+//! leader with the full ISR, or from the client's first ack (where every state holds an
+//! acked record, so durability is judged after each crash).
 //!
 //! Time is abstracted (any armed timer may fire next), so the timers that re-arm forever
 //! are off (`Timing::periodic_timers`: heartbeats, session expiry, high-watermark
@@ -77,11 +80,36 @@ pub struct CheckOptions {
     pub depth_max: Option<usize>,
     /// The search's state budget.
     pub states_max: Option<u64>,
-    /// Threads searching.
+    /// Threads searching (breadth first only).
     pub threads: usize,
+    /// Breadth first (shortest counterexamples, the frontier's states in memory) or depth
+    /// first (fingerprints only, so deeper bounds fit; a counterexample is not proven
+    /// shortest).
+    pub search: Search,
     /// Search from boot rather than from the world a deterministic run reaches once a
     /// leader is elected with every replica in the ISR ([`BOOTED`]).
     pub from_boot: bool,
+    /// Search from the world a deterministic run reaches once the client's first record
+    /// is acked ([`ACKED`]): every state searched holds an acked record, so durability is
+    /// judged after every crash the budget allows, at depths a search from boot cannot
+    /// afford. Takes precedence over `from_boot`.
+    pub from_ack: bool,
+}
+
+/// Where the search starts with `from_ack`.
+pub const ACKED: &str = "the client's first record acked";
+
+/// The order `odradek check` searches in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Search {
+    /// Breadth first: the first violation found is a shortest counterexample.
+    #[default]
+    Bfs,
+    /// Depth first: memory for the states' fingerprints and one path only, so bounds too
+    /// deep for breadth first fit; a counterexample is one path, not proven shortest. With
+    /// a depth bound a state reached again at a smaller depth is expanded again, so a
+    /// search no limit cut still covers every state within the bound.
+    Dfs,
 }
 
 /// Where the search starts unless `from_boot`: as the TLA+ specs' `Init`, a running
@@ -107,7 +135,9 @@ impl Default for CheckOptions {
             depth_max: Some(20),
             states_max: None,
             threads: 1,
+            search: Search::Bfs,
             from_boot: false,
+            from_ack: false,
         }
     }
 }
@@ -207,13 +237,17 @@ impl CheckOptions {
             }),
             None => model,
         };
-        Ok(match self.from_boot {
-            true => model,
-            false => model.start_when(BOOTED, move |w| full_isr_leader(w, &b3)),
+        Ok(match (self.from_ack, self.from_boot) {
+            (true, _) => model.start_when(ACKED, move |w| {
+                (w.node(client).and_then(KafkaNode::as_client))
+                    .is_some_and(|c| !c.acked().is_empty())
+            }),
+            (false, true) => model,
+            (false, false) => model.start_when(BOOTED, move |w| full_isr_leader(w, &b3)),
         })
     }
 
-    /// Searches breadth first.
+    /// Searches in the order of [`CheckOptions::search`].
     pub fn run(&self) -> Result<Report<WorldModel<KafkaNode>>, ExplorerError> {
         let mut explorer = Explorer::new(self.model()?).threads(self.threads);
         if let Some(depth) = self.depth_max {
@@ -222,7 +256,10 @@ impl CheckOptions {
         if let Some(states) = self.states_max {
             explorer = explorer.states_max(states);
         }
-        explorer.bfs()
+        match self.search {
+            Search::Bfs => explorer.bfs(),
+            Search::Dfs => explorer.dfs(),
+        }
     }
 }
 
