@@ -4,7 +4,7 @@
 //! them in order. The semantics are those of a POSIX file system with a page cache: a
 //! write is visible at once but durable only after `sync` of its file, and a create,
 //! rename or remove is durable only after `sync_dir`. `SimDisk` implements this trait with
-//! a crash model; a real `FileDisk` comes with the real mode.
+//! a crash model; `FileDisk` on a real directory.
 
 use std::fmt;
 
@@ -107,6 +107,15 @@ pub enum DiskError {
         needed: u64,
         /// The disk's capacity in bytes.
         capacity: u64,
+    },
+    /// The operating system refused the operation (a real disk's error, or a name that
+    /// would leave the disk's directory).
+    #[error("i/o error. name={name} error={error}")]
+    Io {
+        /// The file, or directory, concerned.
+        name: String,
+        /// The error as the operating system put it.
+        error: String,
     },
     /// A file too large to read into memory at once.
     #[error("file too large to read whole. name={name} len={len}")]

@@ -25,6 +25,8 @@ mod effect;
 mod event;
 pub mod explorer;
 mod fault;
+#[cfg(unix)]
+mod file_disk;
 pub mod harness;
 pub mod nemesis;
 mod network;
@@ -46,6 +48,8 @@ pub use disk::{ByteRange, Disk, DiskError};
 pub use effect::Effect;
 pub use event::{Event, EventError};
 pub use fault::{CrashMode, Fault};
+#[cfg(unix)]
+pub use file_disk::FileDisk;
 pub use nemesis::{NemesisOptions, Timed};
 pub use node::{Message, Node};
 pub use observation::{Observation, Observed};

@@ -69,20 +69,22 @@ pub struct Targeted {
     /// the controller; the other misses the leader's last records while the leader's
     /// heartbeats are held until it is fenced; the other follower leads, appending the
     /// retried records at the same offsets, and the old leader follows it and catches up;
-    /// the interim leader stops cleanly, so the old one leads again; then the cut follower's
-    /// controller connection is reset and the cut heals. The
-    /// cut-off follower, still fetching from the returning leader in its first epoch,
-    /// holds a batch that leader replaced (the sequence of KIP-320's and KAFKA-7164's
-    /// bugs as `tests/bug_zoo.rs` scripts it, heartbeats held where the bounce pauses).
-    /// Nothing else fires while it plays.
+    /// the interim leader stops cleanly, so the old one leads again; then the cut
+    /// follower's controller connection is reset and the cut heals. The cut-off follower,
+    /// still fetching from the returning leader in its first epoch, holds a batch that
+    /// leader replaced (the sequence of KIP-320's and KAFKA-7164's bugs as
+    /// `tests/bug_zoo.rs` scripts it, heartbeats held where the bounce pauses). Nothing
+    /// else fires while it plays.
     pub stale_follower: bool,
     /// A new leader's followers' fetches are held, so none of them gets its epoch's
     /// records, and it is paused until fenced: a follower without that epoch leads, the
-    /// other kept out of the ISR by holding replication between the two. When
-    /// the paused leader returns and truncates by epoch, its new leader's answers to every
-    /// replica are held and the new leader is paused until fenced, so the returned replica
-    /// may be elected (from the ELR) before it fetched back what it cut (the sequence of KIP-101's
-    /// bug at three replicas). Nothing else fires while it plays.
+    /// other kept out of the ISR by holding replication between the two. When the paused
+    /// leader returns and truncates by epoch, its new leader's answers to every replica
+    /// are held and the new leader is paused until fenced, so the returned replica may be
+    /// elected (from the ELR) before it fetched back what it cut (the sequence of
+    /// KIP-101's bug at three replicas). Begun at a drawn moment on a leader's append, it
+    /// first pauses that leader until fenced, so the election it needs follows; an
+    /// election may also offer it. Nothing else fires while it plays.
     pub epoch_gap: bool,
 }
 
