@@ -108,3 +108,48 @@ fn depth_first_finds_a_counterexample_no_shorter_than_breadth_first_and_it_repla
     let replayed = file.replay().expect("the steps replay");
     assert!(replayed.met(), "{replayed} {:?}", replayed.violation);
 }
+
+#[test]
+fn a_loss_the_fallback_allows_is_admitted_by_the_model_and_by_the_oracle() {
+    use odradek::cluster::check::{acked_on_newest_leader, partition};
+    use odradek::cluster::KafkaNode;
+    use odradek_sim::explorer::replay_steps;
+    use odradek_sim::{NodeId, Scenario, Simulation};
+    // Found by `check --power-loss --epochs 3 --isr-changes 5` breadth first (17 steps from
+    // the booted start, as a sometimes-property): the ISR shrank to the leader, which acked
+    // the record alone, lost it in a power loss, and came back as the last known leader.
+    let path = std::path::Path::new("seeds/explorer-fallback_allowed_loss.toml");
+    let file = Counterexample::load(path).unwrap_or_else(|e| panic!("{e}"));
+    // The oracle, in the simulator: no violation, the loss allowed with its chain.
+    let replayed = file.replay().expect("the steps replay");
+    assert!(replayed.met(), "{replayed}");
+    assert!(!replayed.allowed_losses.is_empty(), "{replayed:?}");
+    // The model, in the world right after the steps: the newest leader lacks the acked
+    // record, the fallback installed it in its epoch, and `lost-write` admits it.
+    let options = CheckOptions {
+        min_insync_replicas: file.model.min_insync_replicas,
+        ..CheckOptions::default()
+    };
+    let scenario = Scenario {
+        faults_ms: 0,
+        settle_ms: 0,
+        schedule: Some(Vec::new()),
+        ..Scenario::default()
+    };
+    let mut sim: Simulation<KafkaNode> =
+        Simulation::new(options.configs(), &scenario, 0).expect("the model's nodes");
+    replay_steps(&mut sim, &file.steps).expect("the steps apply");
+    let world = sim.world();
+    let brokers = [NodeId(1), NodeId(2)];
+    let client = world.node(NodeId(3)).and_then(KafkaNode::as_client);
+    assert!(client.is_some_and(|c| !c.acked().is_empty()));
+    let controller = world.node(NodeId(0)).and_then(KafkaNode::as_controller);
+    let fallback = controller.and_then(|c| c.fallback_epoch(&partition()));
+    let leader = (brokers.iter())
+        .filter_map(|&b| world.node(b)?.as_broker()?.partition(&partition()))
+        .find(|p| p.is_leader())
+        .expect("a leader");
+    assert_eq!(fallback, Some(leader.leader_epoch));
+    assert_eq!(leader.log.log_end_offset(), 0, "the leader lost the record");
+    assert!(acked_on_newest_leader(world, &brokers, NodeId(3)));
+}

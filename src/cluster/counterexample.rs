@@ -47,7 +47,9 @@ pub struct Counterexample {
     pub format: u32,
     /// What the counterexample is, in one line.
     pub about: String,
-    /// The property violated, named like the oracle's invariant the replay must report.
+    /// The property violated, named like the oracle's invariant the replay must report;
+    /// or `clean`, for steps to a state the model admits (an allowed loss, say) that the
+    /// oracle must not report either.
     pub expect: String,
     /// The model.
     pub model: CheckedModel,
@@ -64,6 +66,8 @@ pub struct CounterexampleReplay {
     pub actual: String,
     /// The oracle's violation, in full.
     pub violation: Option<String>,
+    /// The losses the oracle allowed, each with its chain.
+    pub allowed_losses: Vec<String>,
 }
 
 impl CounterexampleReplay {
@@ -119,10 +123,10 @@ impl Counterexample {
                  {COUNTEREXAMPLE_FORMAT}"
             )));
         }
-        if Invariant::from_name(&file.expect).is_none() {
+        if file.expect != "clean" && Invariant::from_name(&file.expect).is_none() {
             let expect = &file.expect;
             return Err(malformed(format!(
-                "field=expect: '{expect}' is no invariant"
+                "field=expect: '{expect}' is neither clean nor an invariant"
             )));
         }
         Ok(file)
@@ -183,9 +187,13 @@ impl Counterexample {
             sim.check_log(&mut check)?;
             sim.run_until(SETTLE_MS * 1000, &mut check)
         })();
-        let violation = match result {
-            Ok(()) => judge(oracle, sim.world()).violations.first().cloned(),
-            Err(RunError::Violation { .. }) => step_violation,
+        let (violation, allowed_losses) = match result {
+            Ok(()) => {
+                let verdict = judge(oracle, sim.world());
+                let allowed = verdict.allowed_losses.iter().map(ToString::to_string);
+                (verdict.violations.first().cloned(), allowed.collect())
+            }
+            Err(RunError::Violation { .. }) => (step_violation, Vec::new()),
             Err(other) => return Err(format!("the steps do not replay: {other}")),
         };
         Ok(CounterexampleReplay {
@@ -193,6 +201,7 @@ impl Counterexample {
             actual: (violation.as_ref())
                 .map_or("clean".to_string(), |v| v.invariant.name().to_string()),
             violation: violation.as_ref().map(ToString::to_string),
+            allowed_losses,
         })
     }
 }

@@ -15,7 +15,9 @@ mod state;
 pub use config::{ControllerConfig, ControllerTimer, TopicSpec};
 pub use state::{BrokerRecord, ControllerState, StateError};
 
-use odradek_invariants::Observation;
+use std::collections::BTreeMap;
+
+use odradek_invariants::{ElectionKind, Observation};
 use odradek_sim::{Ctx, Node, NodeId, Peer};
 
 use crate::protocol::{
@@ -32,6 +34,11 @@ pub struct Controller {
     me: NodeId,
     config: ControllerConfig,
     state: ControllerState,
+    /// Per partition, the leader epoch the last-known-leader fallback last installed: the
+    /// elections the controller records as possible losses (DESIGN, "History and
+    /// invariants"). In memory only, for the explorer's `lost-write`; the oracle reads the
+    /// same from the observations.
+    fallbacks: BTreeMap<TopicPartition, i32>,
 }
 
 /// The controller halted on a disk error; the handler must stop.
@@ -49,6 +56,7 @@ impl Node for Controller {
             me,
             config: config.clone(),
             state: ControllerState::default(),
+            fallbacks: BTreeMap::new(),
         }
     }
 
@@ -113,6 +121,11 @@ impl Controller {
     /// The committed state.
     pub fn state(&self) -> &ControllerState {
         &self.state
+    }
+
+    /// The leader epoch of `tp` the last-known-leader fallback last installed, if any.
+    pub fn fallback_epoch(&self, tp: &TopicPartition) -> Option<i32> {
+        self.fallbacks.get(tp).copied()
     }
 
     /// (Re)starts a broker's session, unless periodic timers (heartbeats) are off.
@@ -452,6 +465,9 @@ impl Controller {
                 continue;
             };
             state.partition_epoch += 1;
+            if kind == ElectionKind::LastKnownLeader {
+                self.fallbacks.insert(state.tp.clone(), state.leader_epoch);
+            }
             ctx.observe(Observation::LeaderElected {
                 partition: state.tp.to_ref(),
                 leader: state.leader.expect("elected"),
