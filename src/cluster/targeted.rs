@@ -236,8 +236,7 @@ impl Targeted {
                                 at(d, Fault::Pause { node: leader }),
                                 at(d + down, Fault::Resume { node: leader }),
                             ];
-                            let replicas = replicas.get(&partition).into_iter().flatten();
-                            for &to in replicas.filter(|&&b| b != leader) {
+                            for to in others(&replicas, &partition, leader) {
                                 plan.push(at(0, Fault::Hold { from, to, channel }));
                                 plan.push(at(d + down + 200, Fault::Release { from, to, channel }));
                             }
@@ -252,10 +251,7 @@ impl Targeted {
                 (&gap_armed, observation)
             {
                 if entry.time_us <= *deadline_us && armed == partition {
-                    let others: Vec<NodeId> = (replicas.get(partition).into_iter().flatten())
-                        .filter(|&&b| b != node)
-                        .copied()
-                        .collect();
+                    let others = others(&replicas, partition, node);
                     let plan = gap_plan(&mut rng, node, &others);
                     quiet_until_us = entry.time_us + ends_us(&plan);
                     let deadline_us = quiet_until_us + 2_000_000;
@@ -274,10 +270,7 @@ impl Targeted {
                 ..
             } = observation
             {
-                let others: Vec<NodeId> = (replicas.get(partition).into_iter().flatten())
-                    .filter(|&&b| b != node)
-                    .copied()
-                    .collect();
+                let others = others(&replicas, partition, node);
                 let mut fires = fires.borrow_mut();
                 let left = |index: usize| {
                     let fired = fires.get(INJECTORS[index]).copied().unwrap_or(0);
@@ -325,10 +318,7 @@ impl Targeted {
                     following.remove(&(node, partition.clone()));
                     // One plan per election, so the sequences do not trample each other.
                     let mut plans: Vec<(usize, Vec<Triggered>)> = Vec::new();
-                    let others: Vec<NodeId> = (replicas.get(partition).into_iter().flatten())
-                        .filter(|&&b| b != node)
-                        .copied()
-                        .collect();
+                    let others = others(&replicas, partition, node);
                     if let [a, b] = others[..] {
                         let (cut, other) = if rng.below(2) == 0 { (a, b) } else { (b, a) };
                         let channel = Some(REPLICATION);
@@ -542,6 +532,16 @@ impl Targeted {
             fired
         })
     }
+}
+
+/// The replicas of `partition` seen so far other than `node`.
+fn others(
+    replicas: &BTreeMap<PartitionRef, BTreeSet<NodeId>>,
+    partition: &PartitionRef,
+    node: NodeId,
+) -> Vec<NodeId> {
+    let all = replicas.get(partition).into_iter().flatten();
+    all.filter(|&&b| b != node).copied().collect()
 }
 
 /// When the last of `plan`'s faults fires, after its observation, in microseconds.
