@@ -15,4 +15,5 @@ pub mod metadata;
 pub mod producer;
 pub mod protocol;
 pub mod record;
+pub mod wire;
 pub mod workload;
