@@ -15,5 +15,7 @@ pub mod metadata;
 pub mod producer;
 pub mod protocol;
 pub mod record;
+#[cfg(unix)]
+pub mod serve;
 pub mod wire;
 pub mod workload;

@@ -8,6 +8,8 @@ mod check;
 mod merge;
 mod replay;
 mod run;
+#[cfg(unix)]
+mod serve;
 mod shrink;
 mod swarm;
 mod trace;
@@ -55,6 +57,14 @@ enum Command {
     /// Measure the default scenario's speed (faults on and off) and the swarm's seeds per
     /// minute; `--zoo` adds the bug-finding power per switch.
     Bench(bench::Args),
+    /// Real mode: the controller and brokers as OS processes on 127.0.0.1 with real files,
+    /// serving real Kafka clients; a broker process that dies is restarted.
+    #[cfg(unix)]
+    Serve(serve::Args),
+    /// One node of `serve` (started by `serve`, not by hand).
+    #[cfg(unix)]
+    #[command(hide = true)]
+    ServeNode(serve::NodeArgs),
 }
 
 /// How a command ended.
@@ -86,6 +96,10 @@ pub(crate) fn main() -> ExitCode {
         Command::Bugs => bugs::list(),
         Command::Bench(args) => bench::bench(&args),
         Command::Check(args) => check::check(&args),
+        #[cfg(unix)]
+        Command::Serve(args) => serve::serve(&args),
+        #[cfg(unix)]
+        Command::ServeNode(args) => return serve::serve_node(&args),
         Command::Scenario => {
             print!("{}", scenario_toml());
             Exit::Clean

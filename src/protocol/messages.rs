@@ -41,7 +41,7 @@ impl PartitionState {
 }
 
 /// One partition's records in a produce request: one batch per partition (v3+).
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct PartitionProduce {
     /// The partition.
     pub tp: TopicPartition,
@@ -50,7 +50,7 @@ pub struct PartitionProduce {
 }
 
 /// Produce.
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct ProduceRequest {
     /// -1 (all), 0 or 1.
     pub acks: i16,
@@ -61,7 +61,7 @@ pub struct ProduceRequest {
 }
 
 /// One partition's result.
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct PartitionProduceResponse {
     /// The partition.
     pub tp: TopicPartition,
@@ -72,14 +72,14 @@ pub struct PartitionProduceResponse {
 }
 
 /// The answer to a produce, in request order on its connection.
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct ProduceResponse {
     /// One per partition of the request, in its order.
     pub partitions: Vec<PartitionProduceResponse>,
 }
 
 /// Fetch, from a follower (with its id and broker epoch) or a consumer.
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct FetchRequest {
     /// The follower and its broker epoch; `None` for a consumer.
     pub replica: Option<(BrokerId, i64)>,
@@ -98,7 +98,7 @@ pub struct FetchRequest {
 }
 
 /// The answer to a fetch.
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct FetchResponse {
     /// The partition.
     pub tp: TopicPartition,
@@ -117,7 +117,7 @@ pub struct FetchResponse {
 }
 
 /// Which offset ListOffsets asks for.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub enum OffsetSpec {
     /// The log start offset.
     Earliest,
@@ -126,7 +126,7 @@ pub enum OffsetSpec {
 }
 
 /// ListOffsets.
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct ListOffsetsRequest {
     /// The partition.
     pub tp: TopicPartition,
@@ -135,7 +135,7 @@ pub struct ListOffsetsRequest {
 }
 
 /// The answer to ListOffsets.
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct ListOffsetsResponse {
     /// The partition.
     pub tp: TopicPartition,
@@ -148,14 +148,14 @@ pub struct ListOffsetsResponse {
 }
 
 /// The answer to Metadata: the broker's view of every partition.
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct MetadataResponse {
     /// Partitions as the broker last heard of them.
     pub partitions: Vec<PartitionState>,
 }
 
 /// OffsetsForLeaderEpoch, from a follower to its leader.
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct OffsetsForLeaderEpochRequest {
     /// The partition.
     pub tp: TopicPartition,
@@ -166,7 +166,7 @@ pub struct OffsetsForLeaderEpochRequest {
 }
 
 /// The answer (KIP-279): the largest epoch not above the requested one, and its end.
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct OffsetsForLeaderEpochResponse {
     /// The partition.
     pub tp: TopicPartition,
@@ -181,7 +181,7 @@ pub struct OffsetsForLeaderEpochResponse {
 }
 
 /// Broker registration: a broker asks for a new broker epoch.
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct RegisterRequest {
     /// The broker.
     pub broker: BrokerId,
@@ -191,7 +191,7 @@ pub struct RegisterRequest {
 }
 
 /// The answer to a registration.
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct RegisterResponse {
     /// The outcome.
     pub error: ErrorCode,
@@ -200,7 +200,7 @@ pub struct RegisterResponse {
 }
 
 /// A heartbeat: keeps the broker's session alive and asks for newer partition states.
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct HeartbeatRequest {
     /// The broker.
     pub broker: BrokerId,
@@ -211,7 +211,7 @@ pub struct HeartbeatRequest {
 }
 
 /// The answer to a heartbeat.
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct HeartbeatResponse {
     /// STALE_BROKER_EPOCH tells the broker to register again.
     pub error: ErrorCode,
@@ -220,7 +220,7 @@ pub struct HeartbeatResponse {
 }
 
 /// A replica the leader asks to add to (or keep in) the ISR, with its broker epoch.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 pub struct IsrMember {
     /// The broker.
     pub broker: BrokerId,
@@ -229,7 +229,7 @@ pub struct IsrMember {
 }
 
 /// AlterPartition: a leader asks the controller to change the ISR.
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct AlterPartitionRequest {
     /// The leader.
     pub broker: BrokerId,
@@ -246,7 +246,7 @@ pub struct AlterPartitionRequest {
 }
 
 /// The answer to AlterPartition.
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct AlterPartitionResponse {
     /// The partition.
     pub tp: TopicPartition,
@@ -260,7 +260,7 @@ pub struct AlterPartitionResponse {
 }
 
 /// Every message of the cluster.
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub enum Msg {
     /// Client to leader.
     ProduceRequest(ProduceRequest),
