@@ -128,6 +128,14 @@ pub enum ServeError {
     /// The node's disk failed to open.
     #[error("disk: {0}")]
     Disk(#[from] odradek_sim::DiskError),
+    /// A node process ended before the cluster was listening.
+    #[error("node {node} exited before it was listening ({status})")]
+    NodeFailed {
+        /// The node.
+        node: u16,
+        /// How it ended.
+        status: std::process::ExitStatus,
+    },
     /// The configuration file is malformed.
     #[error("{path}: {error}")]
     Config {

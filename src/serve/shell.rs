@@ -19,14 +19,20 @@ use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::{mpsc, oneshot};
 use tokio::time::Instant;
 
+use tokio::signal::unix::SignalKind;
+
 use super::front::Front;
 use super::peer::{self, Hello};
+use super::supervisor::signal;
 use super::{ServeConfig, ServeError};
 use crate::cluster::{KafkaNode, NodeConfig, Timer};
 use crate::protocol::{Msg, CLIENT};
 
 /// Exit status of a node process whose role halted.
 pub const HALT_EXIT: u8 = 70;
+
+/// How often a node checks that its supervisor is alive.
+const PARENT_CHECK: Duration = Duration::from_millis(250);
 
 /// A clean shutdown that has not finished in this long ends anyway.
 const STOP_TIMEOUT: Duration = Duration::from_secs(15);
@@ -104,6 +110,12 @@ pub async fn run(config: ServeConfig, me: NodeId) -> Result<Ended, ServeError> {
             path: ServeConfig::path(&config.dir),
             error: format!("no node {}", me.0),
         })?;
+    // Before the node is reachable, so a stop request always finds the handlers; and the
+    // parent watched, so a node whose supervisor died stops rather than live on alone.
+    let mut terminate = signal(SignalKind::terminate())?;
+    let mut interrupt = signal(SignalKind::interrupt())?;
+    // SAFETY: getppid has no preconditions.
+    let parent = unsafe { libc::getppid() };
     let dir = config.node_dir(me);
     std::fs::create_dir_all(&dir).map_err(ServeError::io(format!("{}", dir.display())))?;
     let disk = FileDisk::open(&dir)?;
@@ -153,8 +165,7 @@ pub async fn run(config: ServeConfig, me: NodeId) -> Result<Ended, ServeError> {
     if let Some(ended) = shell.handle(|node, ctx| node.on_start(ctx)) {
         return Ok(ended);
     }
-    let mut terminate = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
-        .map_err(ServeError::io("SIGTERM handler"))?;
+    let mut orphaned = tokio::time::interval(PARENT_CHECK);
     let mut stop_by: Option<Instant> = None;
     loop {
         let next = (shell.timers.iter())
@@ -175,9 +186,18 @@ pub async fn run(config: ServeConfig, me: NodeId) -> Result<Ended, ServeError> {
                 stop_by = Some(Instant::now() + STOP_TIMEOUT);
                 shell.handle(|node, ctx| node.on_stop(ctx))
             }
-            _ = tokio::signal::ctrl_c(), if stop_by.is_none() => {
+            _ = interrupt.recv(), if stop_by.is_none() => {
                 stop_by = Some(Instant::now() + STOP_TIMEOUT);
                 shell.handle(|node, ctx| node.on_stop(ctx))
+            }
+            _ = orphaned.tick(), if stop_by.is_none() => {
+                // SAFETY: getppid has no preconditions.
+                if unsafe { libc::getppid() } != parent {
+                    stop_by = Some(Instant::now() + STOP_TIMEOUT);
+                    shell.handle(|node, ctx| node.on_stop(ctx))
+                } else {
+                    None
+                }
             }
             () = tokio::time::sleep_until(stop_by.unwrap_or(far)), if stop_by.is_some() => {
                 Some(Ended::Stopped)

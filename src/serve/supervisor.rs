@@ -8,6 +8,7 @@ use std::process::{Child, Command};
 use std::time::Duration;
 
 use odradek_sim::NodeId;
+use tokio::signal::unix::{Signal, SignalKind};
 use tokio::time::Instant;
 
 use super::{ServeConfig, ServeError};
@@ -18,6 +19,9 @@ const STOP_GRACE: Duration = Duration::from_secs(20);
 /// Starts every node of `config` with `exe` (this binary) and supervises them until a
 /// signal asks to stop. Prints the bootstrap address once every node listens.
 pub async fn supervise(exe: &Path, config: &ServeConfig) -> Result<(), ServeError> {
+    // Before any child exists, so a signal never finds this process without its handlers.
+    let mut terminate = signal(SignalKind::terminate())?;
+    let mut interrupt = signal(SignalKind::interrupt())?;
     std::fs::create_dir_all(&config.dir)
         .map_err(ServeError::io(format!("{}", config.dir.display())))?;
     let path = ServeConfig::path(&config.dir);
@@ -37,31 +41,59 @@ pub async fn supervise(exe: &Path, config: &ServeConfig) -> Result<(), ServeErro
     for node in config.nodes() {
         children.push((node, Some(spawn(node)?), None));
     }
-    wait_listening(config).await;
-    println!("bootstrap: {}", config.bootstrap());
-    let mut terminate = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
-        .map_err(ServeError::io("SIGTERM handler"))?;
     let restart_delay = Duration::from_millis(config.restart_delay_ms);
+    let mut starting: Vec<u16> = (config.nodes().into_iter())
+        .flat_map(|node| [Some(config.cluster_port(node)), config.client_port(node)])
+        .flatten()
+        .collect();
+    let mut failed = None;
     loop {
         tokio::select! {
             _ = terminate.recv() => break,
-            _ = tokio::signal::ctrl_c() => break,
+            _ = interrupt.recv() => break,
             () = tokio::time::sleep(Duration::from_millis(50)) => {}
+        }
+        if !starting.is_empty() {
+            let mut still = Vec::new();
+            for port in starting {
+                if tokio::net::TcpStream::connect(("127.0.0.1", port))
+                    .await
+                    .is_err()
+                {
+                    still.push(port);
+                }
+            }
+            starting = still;
+            if starting.is_empty() {
+                println!("bootstrap: {}", config.bootstrap());
+            }
         }
         for (node, child, restart_at) in &mut children {
             if let Some(running) = child {
                 if let Ok(Some(status)) = running.try_wait() {
+                    *child = None;
+                    if !starting.is_empty() {
+                        // A node that cannot start (its port taken, its files unreadable)
+                        // would fail again: stop the others and say so.
+                        failed = Some(ServeError::NodeFailed {
+                            node: node.0,
+                            status,
+                        });
+                        break;
+                    }
                     println!(
                         "node {} exited ({status}); restarting in {restart_delay:?}",
                         node.0
                     );
-                    *child = None;
                     *restart_at = Some(Instant::now() + restart_delay);
                 }
             } else if restart_at.is_some_and(|at| Instant::now() >= at) {
                 *restart_at = None;
                 *child = Some(spawn(*node)?);
             }
+        }
+        if failed.is_some() {
+            break;
         }
     }
     // Brokers first, all at once, so their controlled shutdowns reach a live controller.
@@ -79,7 +111,7 @@ pub async fn supervise(exe: &Path, config: &ServeConfig) -> Result<(), ServeErro
             stop(node, child).await;
         }
     }
-    Ok(())
+    failed.map_or(Ok(()), Err)
 }
 
 /// Waits for a signalled child to end, and kills it after [`STOP_GRACE`].
@@ -96,18 +128,7 @@ async fn stop(node: NodeId, child: &mut Child) {
     let _ = child.wait();
 }
 
-/// Waits until every node accepts connections on its cluster port, and every broker on
-/// its client port.
-async fn wait_listening(config: &ServeConfig) {
-    for node in config.nodes() {
-        let ports = [Some(config.cluster_port(node)), config.client_port(node)];
-        for port in ports.into_iter().flatten() {
-            while tokio::net::TcpStream::connect(("127.0.0.1", port))
-                .await
-                .is_err()
-            {
-                tokio::time::sleep(Duration::from_millis(20)).await;
-            }
-        }
-    }
+/// A handler for `kind`, installed now.
+pub(crate) fn signal(kind: SignalKind) -> Result<Signal, ServeError> {
+    tokio::signal::unix::signal(kind).map_err(ServeError::io("installing a signal handler"))
 }
