@@ -6,6 +6,11 @@ confluent-kafka with a group id, assign() and a commit). Fails on any acked reco
 missing, any duplicate, any partition out of send order, or a client error.
 
     python3 scripts/real_clients.py --odradek target/release/odradek [--records 10000]
+    python3 scripts/real_clients.py --odradek target/release/odradek --bench
+
+`--bench` kills nothing and prints each client's produce and consume rates (records per
+wall second, from the first send to the last ack, and from assign() to the last record),
+what BENCHMARKS.md records.
 
 Bounded: every wait has a deadline, and the cluster is stopped at the end (SIGTERM, so
 each broker shuts down cleanly), also when a check fails.
@@ -89,16 +94,22 @@ def check(name, sent, acked, consumed, errors):
     return not failures
 
 
-def kafka_python(cluster, topic, records):
+def rates(name, records, produced_s, consumed_s):
+    print(f'{name}: produce {records / produced_s:,.0f} records/s, '
+          f'consume {records / consumed_s:,.0f} records/s', flush=True)
+
+
+def kafka_python(cluster, topic, records, kill=True):
     from kafka import KafkaConsumer, KafkaProducer, TopicPartition
     producer = KafkaProducer(bootstrap_servers=cluster.bootstrap, acks='all',
                              enable_idempotence=True, request_timeout_ms=10000,
                              delivery_timeout_ms=60000, linger_ms=5)
     acked, errors, futures = {}, [], []
+    started = time.time()
     for i in range(records):
         value = f'{topic}-{i}'
         futures.append((value, producer.send(topic, key=str(i).encode(), value=value.encode())))
-        if i == records // 2:
+        if kill and i == records // 2:
             producer.flush(60)
             leader = producer._metadata.leader_for_partition(TopicPartition(topic, 0))
             cluster.kill(leader)
@@ -109,16 +120,23 @@ def kafka_python(cluster, topic, records):
             acked[value] = (meta.partition, meta.offset)
         except Exception as e:  # every failure counts, none is expected
             errors.append(repr(e))
+    produced_s = time.time() - started
     producer.close(10)
     consumer = KafkaConsumer(bootstrap_servers=cluster.bootstrap, enable_auto_commit=False,
                              auto_offset_reset='earliest', consumer_timeout_ms=10000)
     consumer.assign([TopicPartition(topic, p) for p in range(PARTITIONS)])
-    consumed = [(m.partition, m.offset, m.value.decode()) for m in consumer]
+    started, consumed = time.time(), []
+    for m in consumer:
+        consumed.append((m.partition, m.offset, m.value.decode()))
+        if len(consumed) == records:
+            consumed_s = time.time() - started
     consumer.close()
+    if not kill and len(consumed) == records:
+        rates('kafka-python', records, produced_s, consumed_s)
     return check('kafka-python', records, acked, consumed, errors)
 
 
-def confluent(cluster, topic, records):
+def confluent(cluster, topic, records, kill=True):
     from confluent_kafka import Consumer, Producer, TopicPartition
     acked, errors = {}, []
 
@@ -131,6 +149,7 @@ def confluent(cluster, topic, records):
     producer = Producer({'bootstrap.servers': cluster.bootstrap, 'acks': 'all',
                          'enable.idempotence': True, 'linger.ms': 5,
                          'message.timeout.ms': 60000})
+    started = time.time()
     for i in range(records):
         while True:
             try:
@@ -139,17 +158,18 @@ def confluent(cluster, topic, records):
             except BufferError:
                 producer.poll(0.1)
         producer.poll(0)
-        if i == records // 2:
+        if kill and i == records // 2:
             producer.flush(60)
             leader = producer.list_topics(topic, timeout=10).topics[topic].partitions[0].leader
             cluster.kill(leader)
     remaining = producer.flush(120)
+    produced_s = time.time() - started
     if remaining:
         errors.append(f'{remaining} records never delivered')
     consumer = Consumer({'bootstrap.servers': cluster.bootstrap, 'group.id': 'real-clients',
                          'enable.auto.commit': False, 'auto.offset.reset': 'earliest'})
     consumer.assign([TopicPartition(topic, p, 0) for p in range(PARTITIONS)])
-    consumed, idle, deadline = [], 0, time.time() + 120
+    consumed, idle, deadline, started = [], 0, time.time() + 120, time.time()
     while idle < 10 and time.time() < deadline:
         m = consumer.poll(1.0)
         if m is None:
@@ -160,6 +180,8 @@ def confluent(cluster, topic, records):
             continue
         idle = 0
         consumed.append((m.partition(), m.offset(), m.value().decode()))
+        if len(consumed) == records:
+            consumed_s = time.time() - started
     consumer.commit(asynchronous=False)
     committed = consumer.committed([TopicPartition(topic, p) for p in range(PARTITIONS)], 10)
     ends = {p: max((o for q, o, _ in consumed if q == p), default=-1) + 1
@@ -169,6 +191,8 @@ def confluent(cluster, topic, records):
             errors.append(f'committed {tp.offset} for partition {tp.partition}, '
                           f'consumed up to {ends[tp.partition]}')
     consumer.close()
+    if not kill and len(consumed) == records:
+        rates('confluent-kafka', records, produced_s, consumed_s)
     return check('confluent-kafka', records, acked, consumed, errors)
 
 
@@ -177,12 +201,14 @@ def main():
     parser.add_argument('--odradek', required=True)
     parser.add_argument('--records', type=int, default=10000)
     parser.add_argument('--port', type=int, default=29092)
+    parser.add_argument('--bench', action='store_true',
+                        help='kill nothing; print produce and consume rates')
     args = parser.parse_args()
     started = time.time()
     cluster = Cluster(args.odradek, args.port, ['kp', 'ck'])
     try:
-        ok = kafka_python(cluster, 'kp', args.records)
-        ok = confluent(cluster, 'ck', args.records) and ok
+        ok = kafka_python(cluster, 'kp', args.records, kill=not args.bench)
+        ok = confluent(cluster, 'ck', args.records, kill=not args.bench) and ok
     finally:
         cluster.stop()
     print(f'real clients: {"ok" if ok else "FAILED"} in {time.time() - started:.0f} s')

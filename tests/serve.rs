@@ -29,9 +29,13 @@ struct Serve {
 
 impl Serve {
     fn start(dir: &std::path::Path, port: u16) -> Serve {
+        Self::start_with(dir, port, &["--topic", &format!("{TOPIC}:3:3")])
+    }
+
+    fn start_with(dir: &std::path::Path, port: u16, args: &[&str]) -> Serve {
         let mut child = Command::new(env!("CARGO_BIN_EXE_odradek"))
-            .args(["serve", "--port", &port.to_string(), "--topic"])
-            .arg(format!("{TOPIC}:3:3"))
+            .args(["serve", "--port", &port.to_string()])
+            .args(args)
             .arg("--dir")
             .arg(dir)
             .stdout(Stdio::piped())
@@ -453,6 +457,53 @@ fn a_hostile_frame_closes_only_its_own_connection() {
     };
     assert_eq!(error_code, UNSUPPORTED_VERSION);
     assert!(apis.contains(&(18, 0, 2)));
+    assert!(serve.stop().success());
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn a_topic_a_client_asks_for_by_name_is_created() {
+    let dir = temp_dir("serve-auto");
+    let serve = Serve::start_with(
+        &dir,
+        23092,
+        &["--partitions", "2", "--replication-factor", "2"],
+    );
+    let ask = |allow| {
+        Request::Metadata(MetadataRequest {
+            topics: Some(vec!["fresh".into()]),
+            allow_auto_topic_creation: allow,
+        })
+    };
+    let topic = |client: &mut Client, allow| match client.call(ApiKey::Metadata, 8, &ask(allow)) {
+        Some(Response::Metadata(m)) => m.topics[0].clone(),
+        other => panic!("{other:?}"),
+    };
+    let mut client = serve.connect(1);
+    assert_eq!(
+        topic(&mut client, false).error_code,
+        3,
+        "not created unless allowed"
+    );
+    // As clients do: ask again, allowing creation, until the topic has its leaders. In
+    // between it is being created (5), or waits for enough brokers to be up (38).
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let mut answers = Vec::new();
+    loop {
+        let t = topic(&mut client, true);
+        answers.push(t.error_code);
+        if t.error_code == 0 && t.partitions.iter().all(|p| p.leader_id > 0) {
+            assert_eq!(t.partitions.len(), 2);
+            assert!(t.partitions.iter().all(|p| p.replicas.len() == 2));
+            break;
+        }
+        assert!(Instant::now() < deadline, "fresh never got leaders: {t:?}");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    assert!(
+        answers.contains(&5),
+        "the topic was created on request: {answers:?}"
+    );
     assert!(serve.stop().success());
     let _ = std::fs::remove_dir_all(&dir);
 }

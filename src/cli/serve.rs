@@ -23,10 +23,12 @@ pub(crate) struct Args {
     /// the ports 100 above (the controller's is PORT + 100).
     #[arg(long, default_value_t = 9092)]
     port: u16,
-    /// Partitions of each `--topic` given without them.
+    /// Partitions of a topic created because a client asked for it, and of each `--topic`
+    /// given without them.
     #[arg(long, default_value_t = 3)]
     partitions: i32,
-    /// Replicas of each `--topic` given without them (at most --brokers).
+    /// Replicas of a topic created because a client asked for it, and of each `--topic`
+    /// given without them (at most --brokers).
     #[arg(long, default_value_t = 3)]
     replication_factor: usize,
     /// Kafka's `min.insync.replicas`.
@@ -61,6 +63,16 @@ pub(crate) fn serve(args: &Args) -> Exit {
             return Exit::BadInput;
         }
     };
+    let auto = topic(
+        "auto",
+        args.partitions,
+        args.replication_factor,
+        args.brokers,
+    );
+    if let Err(error) = auto {
+        eprintln!("odradek: --partitions and --replication-factor: {error}");
+        return Exit::BadInput;
+    }
     if args.brokers == 0 || args.port.checked_add(100 + args.brokers).is_none() {
         eprintln!("odradek: --brokers must be 1 or more, with ports up to PORT + 100 + N free");
         return Exit::BadInput;
@@ -70,6 +82,8 @@ pub(crate) fn serve(args: &Args) -> Exit {
         dir: args.dir.clone(),
         port: args.port,
         topics,
+        partitions: args.partitions,
+        replication_factor: args.replication_factor,
         min_insync_replicas: args.min_insync_replicas,
         restart_delay_ms: args.restart_delay_ms,
     };
@@ -131,10 +145,7 @@ fn topic(spec: &str, partitions: i32, rf: usize, brokers: u16) -> Result<TopicSp
         ),
         _ => return Err(format!("{spec}: expected NAME or NAME:PARTITIONS:RF")),
     };
-    let valid = !name.is_empty()
-        && name.len() <= 249
-        && (name.chars()).all(|c| c.is_ascii_alphanumeric() || "._-".contains(c));
-    if !valid {
+    if !serve::valid_topic_name(name) {
         return Err(format!("{spec}: a topic name is 1-249 of [a-zA-Z0-9._-]"));
     }
     if partitions < 1 || rf < 1 || rf > usize::from(brokers) {

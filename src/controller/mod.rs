@@ -96,6 +96,18 @@ impl Node for Controller {
             Msg::HeartbeatRequest(req) => self.on_heartbeat(ctx, from, req),
             Msg::AlterPartitionRequest(req) => self.on_alter_partition(ctx, from, req),
             Msg::InitProducerIdRequest => self.on_init_producer_id(ctx, from),
+            Msg::CreateTopicRequest {
+                name,
+                partitions,
+                replication_factor,
+            } => {
+                let topic = TopicSpec {
+                    name,
+                    partitions,
+                    replication_factor,
+                };
+                self.on_create_topic(ctx, from, topic)
+            }
             Msg::ControlledShutdownRequest {
                 broker,
                 broker_epoch,
@@ -148,33 +160,79 @@ impl Controller {
     }
 
     /// Creates the configured topics once every configured broker has registered, with
-    /// every assigned replica in the ISR, as Kafka creates a topic on live brokers.
+    /// every assigned replica in the ISR, as Kafka creates a topic on live brokers. A
+    /// topic created on request before then (the real mode's auto-creation) is kept.
     fn maybe_create_topics(&mut self) -> Vec<TopicPartition> {
         let brokers: Vec<BrokerId> = self.config.brokers.iter().map(|&n| broker_id(n)).collect();
-        if !self.state.partitions.is_empty() || !brokers.iter().all(|&b| self.state.available(b)) {
+        let missing: Vec<TopicSpec> = (self.config.topics.iter())
+            .filter(|topic| !self.has_topic(&topic.name))
+            .cloned()
+            .collect();
+        if missing.is_empty() || !brokers.iter().all(|&b| self.state.available(b)) {
             return Vec::new();
         }
-        let mut partitions = Vec::new();
-        for topic in &self.config.topics {
-            for p in 0..topic.partitions {
-                let replicas: Vec<BrokerId> = (0..topic.replication_factor.min(brokers.len()))
-                    .map(|i| brokers[(p as usize + i) % brokers.len()])
-                    .collect();
-                partitions.push(PartitionState {
-                    tp: TopicPartition::new(&topic.name, p),
-                    replicas: replicas.clone(),
-                    leader: None,
-                    leader_epoch: 0,
-                    partition_epoch: 0,
-                    isr: replicas.clone(),
-                    elr: Vec::new(),
-                    last_known_leader: None,
-                });
-            }
+        missing
+            .iter()
+            .flat_map(|topic| self.create_topic(topic, &brokers))
+            .collect()
+    }
+
+    fn has_topic(&self, name: &str) -> bool {
+        (self.state.partitions.iter()).any(|p| &*p.tp.topic == name)
+    }
+
+    /// Adds `topic`'s partitions, their replicas assigned round robin over `brokers`,
+    /// keeping the partitions in order; returns them.
+    fn create_topic(&mut self, topic: &TopicSpec, brokers: &[BrokerId]) -> Vec<TopicPartition> {
+        let mut created = Vec::new();
+        for p in 0..topic.partitions {
+            let replicas: Vec<BrokerId> = (0..topic.replication_factor.min(brokers.len()))
+                .map(|i| brokers[(p as usize + i) % brokers.len()])
+                .collect();
+            created.push(TopicPartition::new(&topic.name, p));
+            self.state.partitions.push(PartitionState {
+                tp: TopicPartition::new(&topic.name, p),
+                replicas: replicas.clone(),
+                leader: None,
+                leader_epoch: 0,
+                partition_epoch: 0,
+                isr: replicas,
+                elr: Vec::new(),
+                last_known_leader: None,
+            });
         }
-        partitions.sort_by(|a, b| a.tp.cmp(&b.tp));
-        self.state.partitions = partitions;
-        self.state.partitions.iter().map(|p| p.tp.clone()).collect()
+        self.state.partitions.sort_by(|a, b| a.tp.cmp(&b.tp));
+        created
+    }
+
+    /// A client asks for a topic (Kafka's auto-creation on Metadata): created on the
+    /// available brokers if it does not exist, and its leaders elected.
+    fn on_create_topic(
+        &mut self,
+        ctx: &mut KCtx<'_>,
+        from: Peer,
+        topic: TopicSpec,
+    ) -> Result<(), Halted> {
+        let available: Vec<BrokerId> = (self.config.brokers.iter())
+            .map(|&n| broker_id(n))
+            .filter(|&b| self.state.available(b))
+            .collect();
+        let error = if self.has_topic(&topic.name) {
+            ErrorCode::None
+        } else if topic.partitions < 1
+            || topic.replication_factor < 1
+            || topic.replication_factor > available.len()
+        {
+            ErrorCode::InvalidRequest
+        } else {
+            let mut changed = self.create_topic(&topic, &available);
+            changed.extend(self.elect_offline(ctx));
+            self.persist(ctx)?;
+            self.publish(ctx, &changed);
+            ErrorCode::None
+        };
+        ctx.send(from, Msg::CreateTopicResponse(error));
+        Ok(())
     }
 
     fn on_register(

@@ -328,6 +328,20 @@ pub enum Msg {
         /// `None`, or `STALE_BROKER_EPOCH`.
         error: ErrorCode,
     },
+    // Last, so the variants before keep their discriminants, and saved runs their trace
+    // hashes.
+    /// Client to controller: create this topic if it does not exist (the real mode's
+    /// auto-creation; the simulated clients never send it).
+    CreateTopicRequest {
+        /// The topic.
+        name: String,
+        /// Its partitions.
+        partitions: i32,
+        /// Replicas per partition.
+        replication_factor: usize,
+    },
+    /// Controller to client.
+    CreateTopicResponse(ErrorCode),
 }
 
 /// Message kinds a delayed-ack fault may hold: responses and controller pushes.
@@ -353,6 +367,8 @@ impl Message for Msg {
             Msg::OffsetsForLeaderEpochRequest(_) => "offsets_for_leader_epoch_request",
             Msg::OffsetsForLeaderEpochResponse(_) => "offsets_for_leader_epoch_response",
             Msg::InitProducerIdRequest => "init_producer_id_request",
+            Msg::CreateTopicRequest { .. } => "create_topic_request",
+            Msg::CreateTopicResponse(_) => "create_topic_response",
             Msg::InitProducerIdResponse { .. } => "init_producer_id_response",
             Msg::RegisterRequest(_) => "register_request",
             Msg::RegisterResponse(_) => "register_response",

@@ -29,7 +29,7 @@ use tokio::time::Instant;
 use super::coordinator::{coordinator_of, Committed, Offsets};
 use super::peer::{self, Hello};
 use super::shell::{Input, REMOTE_IDS};
-use super::{ServeConfig, ServeError};
+use super::{valid_topic_name, ServeConfig, ServeError};
 use crate::protocol::{ErrorCode, Msg, TopicPartition, CLIENT};
 use crate::protocol::{
     FetchRequest as RoleFetch, ListOffsetsRequest as RoleListOffsets, OffsetSpec,
@@ -53,6 +53,7 @@ const UNKNOWN_TOPIC_OR_PARTITION: i16 = 3;
 const LEADER_NOT_AVAILABLE: i16 = 5;
 const REQUEST_TIMED_OUT: i16 = 7;
 const NOT_COORDINATOR: i16 = 16;
+const INVALID_REPLICATION_FACTOR: i16 = 38;
 const INVALID_REQUEST: i16 = 42;
 const TRANSACTIONAL_ID_AUTHORIZATION_FAILED: i16 = 53;
 const KAFKA_STORAGE_ERROR: i16 = 56;
@@ -148,7 +149,10 @@ impl Front {
     async fn answer(&self, header: &RequestHeader, request: Request) -> Option<Response> {
         Some(match request {
             Request::ApiVersions => Response::api_versions(header.version),
-            Request::Metadata(req) => self.metadata(req.topics).await,
+            Request::Metadata(req) => {
+                self.metadata(req.topics, req.allow_auto_topic_creation)
+                    .await
+            }
             Request::Produce(req) => {
                 if req.transactional_id.is_some() {
                     return Some(Response::Produce(each_partition(&req.topics, |_, p| {
@@ -180,6 +184,15 @@ impl Front {
                     Some(Msg::ProduceResponse(resp)) => resp.partitions,
                     _ => Vec::new(),
                 };
+                let unknown: std::collections::BTreeSet<&str> = (answers.iter())
+                    .filter(|a| a.error == ErrorCode::UnknownTopicOrPartition)
+                    .map(|a| &*a.tp.topic)
+                    .collect();
+                for topic in unknown {
+                    if valid_topic_name(topic) {
+                        let _ = self.create_topic(topic).await;
+                    }
+                }
                 Response::Produce(each_partition(&req.topics, |topic, p| {
                     let tp_answer = (answers.iter())
                         .find(|a| a.tp.partition == p.partition && &*a.tp.topic == topic);
@@ -379,7 +392,27 @@ impl Front {
         coordinator_of(group, &self.config.broker_nodes()) == self.me
     }
 
-    async fn metadata(&self, asked: Option<Vec<String>>) -> Response {
+    /// Asks the controller to create `name` with the configured partitions and replicas:
+    /// whether it was (or already existed).
+    async fn create_topic(&self, name: &str) -> bool {
+        let msg = Msg::CreateTopicRequest {
+            name: name.to_owned(),
+            partitions: self.config.partitions,
+            replication_factor: self.config.replication_factor,
+        };
+        match self.call_controller(msg).await {
+            Some(Msg::CreateTopicResponse(ErrorCode::None)) => {
+                tracing::info!(broker = %self.me, topic = name, "created on request");
+                true
+            }
+            answer => {
+                tracing::warn!(broker = %self.me, topic = name, ?answer, "not created");
+                false
+            }
+        }
+    }
+
+    async fn metadata(&self, asked: Option<Vec<String>>, create: bool) -> Response {
         let states = match self.call(Msg::MetadataRequest).await {
             Some(Msg::MetadataResponse(resp)) => resp.partitions,
             _ => Vec::new(),
@@ -421,7 +454,20 @@ impl Front {
                     partitions: Vec::new(),
                 },
             })
-            .collect();
+            .collect::<Vec<_>>();
+        // Kafka's auto-creation: an unknown topic asked for by name is created, and is
+        // LEADER_NOT_AVAILABLE until its leaders are elected, so the client asks again;
+        // while fewer brokers are up than it needs replicas, INVALID_REPLICATION_FACTOR.
+        let mut topics = topics;
+        for topic in &mut topics {
+            let unknown = topic.error_code == UNKNOWN_TOPIC_OR_PARTITION;
+            if create && unknown && valid_topic_name(&topic.name) {
+                topic.error_code = match self.create_topic(&topic.name).await {
+                    true => LEADER_NOT_AVAILABLE,
+                    false => INVALID_REPLICATION_FACTOR,
+                };
+            }
+        }
         let brokers = (self.config.broker_nodes().into_iter())
             .filter_map(|node| {
                 Some(BrokerAddress {

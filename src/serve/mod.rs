@@ -41,6 +41,10 @@ pub struct ServeConfig {
     pub port: u16,
     /// Topics the controller creates once every broker has registered.
     pub topics: Vec<TopicSpec>,
+    /// Partitions of a topic created because a client asked for it.
+    pub partitions: i32,
+    /// Replicas of a topic created because a client asked for it.
+    pub replication_factor: usize,
     /// Kafka's `min.insync.replicas`.
     pub min_insync_replicas: usize,
     /// How long a dead broker process stays down before `serve` starts it again.
@@ -112,6 +116,12 @@ impl ServeConfig {
             .collect::<Vec<_>>()
             .join(",")
     }
+}
+
+/// Kafka's rule for topic names: 1 to 249 of `[a-zA-Z0-9._-]`.
+pub fn valid_topic_name(name: &str) -> bool {
+    (1..=249).contains(&name.len())
+        && (name.chars()).all(|c| c.is_ascii_alphanumeric() || "._-".contains(c))
 }
 
 /// What went wrong starting or running a node.
