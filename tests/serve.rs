@@ -450,6 +450,35 @@ fn a_hostile_frame_closes_only_its_own_connection() {
         };
         assert_eq!(apis.len(), ApiKey::ALL.len());
     }
+    // An acks=0 produce gets no response: the next frame answers the next request.
+    let mut fire_and_forget = serve.connect(1);
+    let produce = Request::Produce(ProduceRequest {
+        transactional_id: None,
+        acks: 0,
+        timeout_ms: 1000,
+        topics: vec![Topic {
+            name: TOPIC.into(),
+            partitions: vec![ProducePartition {
+                partition: 0,
+                records: Some(batch("unacked", (-1, -1), -1)),
+            }],
+        }],
+    });
+    let header = RequestHeader {
+        api: ApiKey::Produce,
+        version: 8,
+        correlation_id: 7,
+        client_id: None,
+    };
+    fire_and_forget
+        .stream
+        .write_all(&produce.encode(&header))
+        .unwrap();
+    fire_and_forget.correlation = 7;
+    assert!(matches!(
+        versions(&mut fire_and_forget, 2),
+        Some(Response::ApiVersions { error_code: 0, .. })
+    ));
     // A client newer than the broker learns its versions (KIP-511).
     let Some(Response::ApiVersions { error_code, apis }) = versions(&mut serve.connect(3), 3)
     else {
