@@ -514,8 +514,8 @@ fn a_topic_a_client_asks_for_by_name_is_created() {
         3,
         "not created unless allowed"
     );
-    // As clients do: ask again, allowing creation, until the topic has its leaders. In
-    // between it is being created (5), or waits for enough brokers to be up (38).
+    // As clients do: ask again, allowing creation, until the topic has its leaders; in
+    // between it is LEADER_NOT_AVAILABLE (5).
     let deadline = Instant::now() + Duration::from_secs(30);
     let mut answers = Vec::new();
     loop {

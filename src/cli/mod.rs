@@ -8,7 +8,7 @@ mod check;
 mod merge;
 mod replay;
 mod run;
-#[cfg(unix)]
+#[cfg(all(unix, not(madsim)))]
 mod serve;
 mod shrink;
 mod swarm;
@@ -59,10 +59,10 @@ enum Command {
     Bench(bench::Args),
     /// Real mode: the controller and brokers as OS processes on 127.0.0.1 with real files,
     /// serving real Kafka clients; a broker process that dies is restarted.
-    #[cfg(unix)]
+    #[cfg(all(unix, not(madsim)))]
     Serve(serve::Args),
     /// One node of `serve` (started by `serve`, not by hand).
-    #[cfg(unix)]
+    #[cfg(all(unix, not(madsim)))]
     #[command(hide = true)]
     ServeNode(serve::NodeArgs),
 }
@@ -96,9 +96,9 @@ pub(crate) fn main() -> ExitCode {
         Command::Bugs => bugs::list(),
         Command::Bench(args) => bench::bench(&args),
         Command::Check(args) => check::check(&args),
-        #[cfg(unix)]
+        #[cfg(all(unix, not(madsim)))]
         Command::Serve(args) => serve::serve(&args),
-        #[cfg(unix)]
+        #[cfg(all(unix, not(madsim)))]
         Command::ServeNode(args) => return serve::serve_node(&args),
         Command::Scenario => {
             print!("{}", scenario_toml());

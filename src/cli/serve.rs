@@ -86,6 +86,7 @@ pub(crate) fn serve(args: &Args) -> Exit {
         replication_factor: args.replication_factor,
         min_insync_replicas: args.min_insync_replicas,
         restart_delay_ms: args.restart_delay_ms,
+        hosts: Vec::new(),
     };
     let exe = match std::env::current_exe() {
         Ok(exe) => exe,

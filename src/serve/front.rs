@@ -53,7 +53,6 @@ const UNKNOWN_TOPIC_OR_PARTITION: i16 = 3;
 const LEADER_NOT_AVAILABLE: i16 = 5;
 const REQUEST_TIMED_OUT: i16 = 7;
 const NOT_COORDINATOR: i16 = 16;
-const INVALID_REPLICATION_FACTOR: i16 = 38;
 const INVALID_REQUEST: i16 = 42;
 const TRANSACTIONAL_ID_AUTHORIZATION_FAILED: i16 = 53;
 const KAFKA_STORAGE_ERROR: i16 = 56;
@@ -110,6 +109,7 @@ impl Front {
                 if let Some(response) = self.answer(&header, request).await {
                     let bytes = encode_response(header.version, header.correlation_id, &response);
                     stream.write_all(&bytes).await.map_err(|e| e.to_string())?;
+                    stream.flush().await.map_err(|e| e.to_string())?;
                 }
             }
             let n = stream.read(&mut buf).await.map_err(|e| e.to_string())?;
@@ -137,7 +137,8 @@ impl Front {
             channel: CLIENT.0,
         };
         let exchange = async {
-            let mut stream = TcpStream::connect(("127.0.0.1", port)).await.ok()?;
+            let host = self.config.host(controller);
+            let mut stream = TcpStream::connect((host, port)).await.ok()?;
             stream.write_all(&peer::encode(&hello)).await.ok()?;
             peer::write(&mut stream, &msg).await.ok()?;
             peer::read::<Msg>(&mut stream).await.ok()
@@ -190,7 +191,7 @@ impl Front {
                     .collect();
                 for topic in unknown {
                     if valid_topic_name(topic) {
-                        let _ = self.create_topic(topic).await;
+                        self.create_topic(topic).await;
                     }
                 }
                 Response::Produce(each_partition(&req.topics, |topic, p| {
@@ -323,7 +324,7 @@ impl Front {
                         INVALID_REQUEST
                     },
                     node_id: i32::from(node.0),
-                    host: "127.0.0.1".into(),
+                    host: self.config.host(node).into(),
                     port: i32::from(port),
                 }
             }
@@ -392,9 +393,8 @@ impl Front {
         coordinator_of(group, &self.config.broker_nodes()) == self.me
     }
 
-    /// Asks the controller to create `name` with the configured partitions and replicas:
-    /// whether it was (or already existed).
-    async fn create_topic(&self, name: &str) -> bool {
+    /// Asks the controller to create `name` with the configured partitions and replicas.
+    async fn create_topic(&self, name: &str) {
         let msg = Msg::CreateTopicRequest {
             name: name.to_owned(),
             partitions: self.config.partitions,
@@ -403,11 +403,9 @@ impl Front {
         match self.call_controller(msg).await {
             Some(Msg::CreateTopicResponse(ErrorCode::None)) => {
                 tracing::info!(broker = %self.me, topic = name, "created on request");
-                true
             }
             answer => {
                 tracing::warn!(broker = %self.me, topic = name, ?answer, "not created");
-                false
             }
         }
     }
@@ -456,23 +454,24 @@ impl Front {
             })
             .collect::<Vec<_>>();
         // Kafka's auto-creation: an unknown topic asked for by name is created, and is
-        // LEADER_NOT_AVAILABLE until its leaders are elected, so the client asks again;
-        // while fewer brokers are up than it needs replicas, INVALID_REPLICATION_FACTOR.
+        // LEADER_NOT_AVAILABLE until its leaders are elected, so the client asks again.
+        // Also when it could not be created yet (fewer brokers up than it needs replicas,
+        // the controller unreachable) or exists but this broker has not learned of it (just
+        // restarted): Kafka's INVALID_REPLICATION_FACTOR would fail a client's sends for
+        // what passes here in seconds.
         let mut topics = topics;
         for topic in &mut topics {
             let unknown = topic.error_code == UNKNOWN_TOPIC_OR_PARTITION;
             if create && unknown && valid_topic_name(&topic.name) {
-                topic.error_code = match self.create_topic(&topic.name).await {
-                    true => LEADER_NOT_AVAILABLE,
-                    false => INVALID_REPLICATION_FACTOR,
-                };
+                self.create_topic(&topic.name).await;
+                topic.error_code = LEADER_NOT_AVAILABLE;
             }
         }
         let brokers = (self.config.broker_nodes().into_iter())
             .filter_map(|node| {
                 Some(BrokerAddress {
                     node_id: i32::from(node.0),
-                    host: "127.0.0.1".into(),
+                    host: self.config.host(node).into(),
                     port: i32::from(self.config.client_port(node)?),
                 })
             })

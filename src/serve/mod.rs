@@ -7,7 +7,7 @@
 //! `on_message`, tokio sleeps become `on_timer`, a dropped connection becomes
 //! `on_disconnect`, and a [`FileDisk`](odradek_sim::FileDisk) serves the `Disk` trait.
 //!
-//! - [`supervisor`]: `odradek serve` itself, which starts one process per node and restarts
+//! - `supervisor`: `odradek serve` itself, which starts one process per node and restarts
 //!   a broker process that dies, as a process manager would.
 //! - [`shell`]: one node's process: the role, its timers, its connections.
 //! - [`peer`]: the roles' typed messages between processes.
@@ -19,6 +19,7 @@ pub mod coordinator;
 pub mod front;
 pub mod peer;
 pub mod shell;
+#[cfg(not(madsim))]
 pub mod supervisor;
 
 use std::path::PathBuf;
@@ -49,6 +50,10 @@ pub struct ServeConfig {
     pub min_insync_replicas: usize,
     /// How long a dead broker process stays down before `serve` starts it again.
     pub restart_delay_ms: u64,
+    /// Each node's address, by node id; empty: every node on 127.0.0.1 (the real mode).
+    /// Under madsim each simulated node has an address of its own.
+    #[serde(default)]
+    pub hosts: Vec<String>,
 }
 
 /// Offset of the ports the nodes listen on for each other, above the client ports.
@@ -76,6 +81,13 @@ impl ServeConfig {
             },
             bugs: Default::default(),
         }
+    }
+
+    /// The address `node` listens on and is reached at.
+    pub fn host(&self, node: NodeId) -> &str {
+        self.hosts
+            .get(node.index())
+            .map_or("127.0.0.1", String::as_str)
     }
 
     /// The brokers' nodes.
@@ -111,8 +123,7 @@ impl ServeConfig {
     /// The bootstrap servers a client is given.
     pub fn bootstrap(&self) -> String {
         (self.broker_nodes().into_iter())
-            .filter_map(|node| self.client_port(node))
-            .map(|port| format!("127.0.0.1:{port}"))
+            .filter_map(|node| Some(format!("{}:{}", self.host(node), self.client_port(node)?)))
             .collect::<Vec<_>>()
             .join(",")
     }

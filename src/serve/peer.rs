@@ -75,10 +75,11 @@ pub async fn read<T: DeserializeOwned>(
     Ok(postcard::from_bytes(&frame[1..])?)
 }
 
-/// Writes one message.
+/// Writes one message and flushes it (madsim's streams deliver on flush).
 pub async fn write(
     socket: &mut (impl AsyncWriteExt + Unpin),
     msg: &Msg,
 ) -> Result<(), std::io::Error> {
-    socket.write_all(&encode(msg)).await
+    socket.write_all(&encode(msg)).await?;
+    socket.flush().await
 }

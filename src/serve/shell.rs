@@ -13,17 +13,13 @@ use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use odradek_sim::{Channel, Command, Ctx, FileDisk, Node, NodeId, Peer, Role, RoleCtx};
-use tokio::io::AsyncWriteExt;
-use tokio::net::tcp::{OwnedReadHalf, OwnedWriteHalf};
+use tokio::io::{AsyncWriteExt, ReadHalf, WriteHalf};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::{mpsc, oneshot};
 use tokio::time::Instant;
 
-use tokio::signal::unix::SignalKind;
-
 use super::front::Front;
 use super::peer::{self, Hello};
-use super::supervisor::signal;
 use super::{ServeConfig, ServeError};
 use crate::cluster::{KafkaNode, NodeConfig, Timer};
 use crate::protocol::{Msg, CLIENT};
@@ -32,6 +28,7 @@ use crate::protocol::{Msg, CLIENT};
 pub const HALT_EXIT: u8 = 70;
 
 /// How often a node checks that its supervisor is alive.
+#[cfg(not(madsim))]
 const PARENT_CHECK: Duration = Duration::from_millis(250);
 
 /// A clean shutdown that has not finished in this long ends anyway.
@@ -110,18 +107,16 @@ pub async fn run(config: ServeConfig, me: NodeId) -> Result<Ended, ServeError> {
             path: ServeConfig::path(&config.dir),
             error: format!("no node {}", me.0),
         })?;
-    // Before the node is reachable, so a stop request always finds the handlers; and the
-    // parent watched, so a node whose supervisor died stops rather than live on alone.
-    let mut terminate = signal(SignalKind::terminate())?;
-    let mut interrupt = signal(SignalKind::interrupt())?;
-    // SAFETY: getppid has no preconditions.
-    let parent = unsafe { libc::getppid() };
+    // Before the node is reachable, so a stop request always finds the handlers.
+    let stop = stop_requests()?;
+    tokio::pin!(stop);
     let dir = config.node_dir(me);
     std::fs::create_dir_all(&dir).map_err(ServeError::io(format!("{}", dir.display())))?;
     let disk = FileDisk::open(&dir)?;
     let (inbox, mut rx) = mpsc::unbounded_channel();
     let conn_ids = Arc::new(AtomicU64::new(1));
-    let cluster_addr = ("127.0.0.1", config.cluster_port(me));
+    let host = config.host(me).to_owned();
+    let cluster_addr = (host.as_str(), config.cluster_port(me));
     let listener = TcpListener::bind(cluster_addr)
         .await
         .map_err(ServeError::io(format!("listen on {cluster_addr:?}")))?;
@@ -130,18 +125,18 @@ pub async fn run(config: ServeConfig, me: NodeId) -> Result<Ended, ServeError> {
     match (&node_config, config.client_port(me)) {
         (NodeConfig::Broker(_), Some(port)) => {
             let front = Front::new(me, config.clone(), inbox.clone())?;
-            let addr = ("127.0.0.1", port);
+            let addr = (host.as_str(), port);
             let clients = TcpListener::bind(addr)
                 .await
                 .map_err(ServeError::io(format!("listen on {addr:?}")))?;
             tokio::spawn(front.serve(clients));
             println!(
-                "broker {} (pid {pid}) listening on 127.0.0.1:{port}, cluster 127.0.0.1:{}",
+                "broker {} (pid {pid}) listening on {host}:{port}, cluster {host}:{}",
                 me.0, cluster_addr.1
             );
         }
         _ => println!(
-            "controller (pid {pid}) listening on 127.0.0.1:{}",
+            "controller (pid {pid}) listening on {host}:{}",
             cluster_addr.1
         ),
     }
@@ -165,7 +160,6 @@ pub async fn run(config: ServeConfig, me: NodeId) -> Result<Ended, ServeError> {
     if let Some(ended) = shell.handle(|node, ctx| node.on_start(ctx)) {
         return Ok(ended);
     }
-    let mut orphaned = tokio::time::interval(PARENT_CHECK);
     let mut stop_by: Option<Instant> = None;
     loop {
         let next = (shell.timers.iter())
@@ -182,22 +176,9 @@ pub async fn run(config: ServeConfig, me: NodeId) -> Result<Ended, ServeError> {
                 shell.timers.remove(&timer);
                 shell.handle(|node, ctx| node.on_timer(ctx, timer))
             }
-            _ = terminate.recv(), if stop_by.is_none() => {
+            () = &mut stop, if stop_by.is_none() => {
                 stop_by = Some(Instant::now() + STOP_TIMEOUT);
                 shell.handle(|node, ctx| node.on_stop(ctx))
-            }
-            _ = interrupt.recv(), if stop_by.is_none() => {
-                stop_by = Some(Instant::now() + STOP_TIMEOUT);
-                shell.handle(|node, ctx| node.on_stop(ctx))
-            }
-            _ = orphaned.tick(), if stop_by.is_none() => {
-                // SAFETY: getppid has no preconditions.
-                if unsafe { libc::getppid() } != parent {
-                    stop_by = Some(Instant::now() + STOP_TIMEOUT);
-                    shell.handle(|node, ctx| node.on_stop(ctx))
-                } else {
-                    None
-                }
             }
             () = tokio::time::sleep_until(stop_by.unwrap_or(far)), if stop_by.is_some() => {
                 Some(Ended::Stopped)
@@ -379,14 +360,17 @@ impl Shell {
     fn connect(&mut self, peer: Peer) -> Conn {
         let id = self.conn_ids.fetch_add(1, Ordering::Relaxed);
         let (tx, rx) = mpsc::unbounded_channel();
-        let port = self.config.cluster_port(peer.node);
+        let addr = (
+            self.config.host(peer.node).to_owned(),
+            self.config.cluster_port(peer.node),
+        );
         let inbox = self.inbox.clone();
         let hello = Hello {
             from: self.me.0,
             channel: peer.channel.0,
         };
         let reader = tokio::spawn(async move {
-            let stream = match TcpStream::connect(("127.0.0.1", port)).await {
+            let stream = match TcpStream::connect((addr.0.as_str(), addr.1)).await {
                 Ok(stream) => stream,
                 Err(_) => {
                     tokio::time::sleep(CONNECT_FAILED_DELAY).await;
@@ -395,8 +379,9 @@ impl Shell {
                 }
             };
             let _ = stream.set_nodelay(true);
-            let (rd, mut wr) = stream.into_split();
-            if wr.write_all(&peer::encode(&hello)).await.is_err() {
+            let (rd, mut wr) = tokio::io::split(stream);
+            let hello = peer::encode(&hello);
+            if wr.write_all(&hello).await.is_err() || wr.flush().await.is_err() {
                 let _ = inbox.send(Input::Closed { peer, conn: id });
                 return;
             }
@@ -426,7 +411,7 @@ async fn accept(
         let conn_ids = conn_ids.clone();
         tokio::spawn(async move {
             let _ = stream.set_nodelay(true);
-            let (mut rd, wr) = stream.into_split();
+            let (mut rd, wr) = tokio::io::split(stream);
             let hello = tokio::time::timeout(Duration::from_secs(5), peer::read::<Hello>(&mut rd));
             let Ok(Ok(hello)) = hello.await else {
                 return;
@@ -445,7 +430,7 @@ async fn accept(
 }
 
 async fn read_loop(
-    mut rd: OwnedReadHalf,
+    mut rd: ReadHalf<TcpStream>,
     peer: Peer,
     conn: u64,
     inbox: &mpsc::UnboundedSender<Input>,
@@ -465,11 +450,53 @@ async fn read_loop(
     }
 }
 
-async fn write_loop(mut wr: OwnedWriteHalf, mut rx: mpsc::UnboundedReceiver<Msg>) {
+async fn write_loop(mut wr: WriteHalf<TcpStream>, mut rx: mpsc::UnboundedReceiver<Msg>) {
     while let Some(msg) = rx.recv().await {
         if peer::write(&mut wr, &msg).await.is_err() {
             return;
         }
     }
     let _ = wr.shutdown().await;
+}
+
+/// Resolves when the node is asked to stop: SIGTERM or Ctrl-C, or its supervisor gone (so
+/// a node never lives on alone). The handlers are installed when this is called.
+#[cfg(not(madsim))]
+fn stop_requests() -> Result<impl std::future::Future<Output = ()>, ServeError> {
+    use tokio::signal::unix::SignalKind;
+    let mut terminate = signal(SignalKind::terminate())?;
+    let mut interrupt = signal(SignalKind::interrupt())?;
+    // SAFETY: getppid has no preconditions.
+    let parent = unsafe { libc::getppid() };
+    Ok(async move {
+        let mut check = tokio::time::interval(PARENT_CHECK);
+        loop {
+            tokio::select! {
+                _ = terminate.recv() => return,
+                _ = interrupt.recv() => return,
+                _ = check.tick() => {
+                    // SAFETY: getppid has no preconditions.
+                    if unsafe { libc::getppid() } != parent {
+                        return;
+                    }
+                }
+            }
+        }
+    })
+}
+
+/// Under madsim: the simulated Ctrl-C a test sends the node (`Handle::send_ctrl_c`).
+#[cfg(madsim)]
+fn stop_requests() -> Result<impl std::future::Future<Output = ()>, ServeError> {
+    Ok(async {
+        let _ = tokio::signal::ctrl_c().await;
+    })
+}
+
+/// A handler for `kind`, installed now.
+#[cfg(not(madsim))]
+pub(crate) fn signal(
+    kind: tokio::signal::unix::SignalKind,
+) -> Result<tokio::signal::unix::Signal, ServeError> {
+    tokio::signal::unix::signal(kind).map_err(ServeError::io("installing a signal handler"))
 }

@@ -8,9 +8,10 @@ use std::process::{Child, Command};
 use std::time::Duration;
 
 use odradek_sim::NodeId;
-use tokio::signal::unix::{Signal, SignalKind};
+use tokio::signal::unix::SignalKind;
 use tokio::time::Instant;
 
+use super::shell::signal;
 use super::{ServeConfig, ServeError};
 
 /// A child still running this long after its SIGTERM is killed.
@@ -126,9 +127,4 @@ async fn stop(node: NodeId, child: &mut Child) {
     println!("node {} did not stop in {STOP_GRACE:?}; killing it", node.0);
     let _ = child.kill();
     let _ = child.wait();
-}
-
-/// A handler for `kind`, installed now.
-pub(crate) fn signal(kind: SignalKind) -> Result<Signal, ServeError> {
-    tokio::signal::unix::signal(kind).map_err(ServeError::io("installing a signal handler"))
 }
