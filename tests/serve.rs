@@ -12,13 +12,12 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
-use odradek::record::{BatchBuilder, BatchOptions, RecordBatch};
 use odradek::wire::request::*;
 use odradek::wire::response::{decode_response, Response};
 use odradek::wire::{ApiKey, Frames, REQUEST_MAX_BYTES_DEFAULT, UNSUPPORTED_VERSION};
 
-const TOPIC: &str = "orders";
-const NOT_LEADER_OR_FOLLOWER: i16 = 6;
+mod wire_client;
+use wire_client::*;
 
 struct Serve {
     child: Child,
@@ -187,10 +186,7 @@ fn leaders(serve: &Serve) -> Vec<i32> {
 
 /// Each partition's leader and leader epoch.
 fn leaders_and_epochs(serve: &Serve) -> Vec<(i32, i32)> {
-    let request = Request::Metadata(MetadataRequest {
-        topics: Some(vec![TOPIC.into()]),
-        allow_auto_topic_creation: false,
-    });
+    let request = metadata_request();
     let deadline = Instant::now() + Duration::from_secs(60);
     for broker in (1..=3).cycle() {
         assert!(Instant::now() < deadline, "no broker answers Metadata");
@@ -212,24 +208,11 @@ fn leaders_and_epochs(serve: &Serve) -> Vec<(i32, i32)> {
     unreachable!("the cycle is endless")
 }
 
-fn batch(value: &str, (producer_id, producer_epoch): (i64, i16), sequence: i32) -> Bytes {
-    let mut builder = BatchBuilder::new(BatchOptions {
-        producer_id,
-        producer_epoch,
-        base_sequence: sequence,
-        ..BatchOptions::default()
-    });
-    builder
-        .append(0, None, Some(Bytes::from(value.to_owned())), Vec::new())
-        .unwrap();
-    builder.build().unwrap().encode().unwrap()
-}
-
 /// Produces one record to `partition`, retrying (same sequence: the broker deduplicates)
 /// through leader changes until acked.
 fn produce(serve: &Serve, partition: i32, value: &str, producer: (i64, i16), sequence: i32) -> i64 {
     let deadline = Instant::now() + Duration::from_secs(90);
-    let records = batch(value, producer, sequence);
+    let records = one_record_batch(value, producer, sequence);
     loop {
         assert!(Instant::now() < deadline, "{value} was never acked");
         let leader = leaders(serve)[partition as usize];
@@ -237,18 +220,7 @@ fn produce(serve: &Serve, partition: i32, value: &str, producer: (i64, i16), seq
             std::thread::sleep(Duration::from_millis(100));
             continue;
         }
-        let request = Request::Produce(ProduceRequest {
-            transactional_id: None,
-            acks: -1,
-            timeout_ms: 5000,
-            topics: vec![Topic {
-                name: TOPIC.into(),
-                partitions: vec![ProducePartition {
-                    partition,
-                    records: Some(records.clone()),
-                }],
-            }],
-        });
+        let request = produce_request(partition, records.clone(), -1);
         match serve.connect(leader).call(ApiKey::Produce, 8, &request) {
             Some(Response::Produce(topics)) => {
                 let p = &topics[0].partitions[0];
@@ -277,46 +249,17 @@ fn read_all(serve: &Serve, partition: i32) -> Vec<(i64, String)> {
             std::thread::sleep(Duration::from_millis(100));
             continue;
         }
-        let request = Request::Fetch(FetchRequest {
-            replica_id: -1,
-            max_wait_ms: 100,
-            min_bytes: 1,
-            max_bytes: 1 << 20,
-            isolation_level: 0,
-            session_id: 0,
-            session_epoch: -1,
-            topics: vec![Topic {
-                name: TOPIC.into(),
-                partitions: vec![FetchPartition {
-                    partition,
-                    current_leader_epoch: -1,
-                    fetch_offset: offset,
-                    log_start_offset: -1,
-                    partition_max_bytes: 1 << 20,
-                }],
-            }],
-            forgotten: Vec::new(),
-            rack_id: String::new(),
-        });
+        let request = fetch_request(partition, offset);
         let Some(Response::Fetch(f)) = serve.connect(leader).call(ApiKey::Fetch, 11, &request)
         else {
             continue;
         };
         let p = &f.topics[0].partitions[0];
-        if p.error_code == NOT_LEADER_OR_FOLLOWER || p.error_code != 0 {
+        if p.error_code != 0 {
             std::thread::sleep(Duration::from_millis(100));
             continue;
         }
-        let mut bytes = p.records.clone().unwrap_or_default();
-        while !bytes.is_empty() {
-            let (batch, used) = RecordBatch::decode(&bytes).expect("a whole batch");
-            for record in &batch.records {
-                let value = String::from_utf8(record.value.clone().unwrap().to_vec()).unwrap();
-                out.push((batch.record_offset(record), value));
-            }
-            offset = batch.next_offset();
-            bytes = bytes.slice(used..);
-        }
+        offset = read_records(p.records.clone().unwrap_or_default(), offset, &mut out);
         if offset >= p.high_watermark {
             return out;
         }
@@ -452,18 +395,7 @@ fn a_hostile_frame_closes_only_its_own_connection() {
     }
     // An acks=0 produce gets no response: the next frame answers the next request.
     let mut fire_and_forget = serve.connect(1);
-    let produce = Request::Produce(ProduceRequest {
-        transactional_id: None,
-        acks: 0,
-        timeout_ms: 1000,
-        topics: vec![Topic {
-            name: TOPIC.into(),
-            partitions: vec![ProducePartition {
-                partition: 0,
-                records: Some(batch("unacked", (-1, -1), -1)),
-            }],
-        }],
-    });
+    let produce = produce_request(0, one_record_batch("unacked", (-1, -1), -1), 0);
     let header = RequestHeader {
         api: ApiKey::Produce,
         version: 8,

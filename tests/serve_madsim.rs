@@ -9,11 +9,9 @@
 
 use std::time::Duration;
 
-use bytes::Bytes;
 use madsim::net::NetSim;
 use madsim::runtime::{Handle, NodeHandle};
 use odradek::controller::TopicSpec;
-use odradek::record::{BatchBuilder, BatchOptions, RecordBatch};
 use odradek::serve::{shell, ServeConfig};
 use odradek::wire::request::*;
 use odradek::wire::response::{decode_response, Response};
@@ -22,7 +20,8 @@ use odradek_sim::NodeId;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
-const TOPIC: &str = "orders";
+mod wire_client;
+use wire_client::*;
 
 fn config(name: &str) -> ServeConfig {
     let dir = std::env::temp_dir().join(format!("odradek-madsim-{name}-{}", std::process::id()));
@@ -113,10 +112,7 @@ impl Client {
 
     /// Each partition's (leader, leader epoch) once all three have a leader.
     async fn leaders(&mut self) -> Vec<(i32, i32)> {
-        let req = Request::Metadata(MetadataRequest {
-            topics: Some(vec![TOPIC.into()]),
-            allow_auto_topic_creation: false,
-        });
+        let req = metadata_request();
         for broker in (1..=3).cycle() {
             if let Some(Response::Metadata(m)) = self.call(broker, ApiKey::Metadata, 8, &req).await
             {
@@ -162,28 +158,7 @@ impl Client {
         producer: (i64, i16),
         sequence: i32,
     ) -> i64 {
-        let mut builder = BatchBuilder::new(BatchOptions {
-            producer_id: producer.0,
-            producer_epoch: producer.1,
-            base_sequence: sequence,
-            ..BatchOptions::default()
-        });
-        builder
-            .append(0, None, Some(Bytes::from(value.to_owned())), Vec::new())
-            .unwrap();
-        let records = builder.build().unwrap().encode().unwrap();
-        let req = Request::Produce(ProduceRequest {
-            transactional_id: None,
-            acks: -1,
-            timeout_ms: 5000,
-            topics: vec![Topic {
-                name: TOPIC.into(),
-                partitions: vec![ProducePartition {
-                    partition,
-                    records: Some(records),
-                }],
-            }],
-        });
+        let req = produce_request(partition, one_record_batch(value, producer, sequence), -1);
         for _ in 0..600 {
             let leader = self.leaders().await[partition as usize].0;
             if let Some(Response::Produce(t)) = self.call(leader, ApiKey::Produce, 8, &req).await {
@@ -202,27 +177,7 @@ impl Client {
         let mut offset = 0;
         for _ in 0..600 {
             let leader = self.leaders().await[partition as usize].0;
-            let req = Request::Fetch(FetchRequest {
-                replica_id: -1,
-                max_wait_ms: 100,
-                min_bytes: 1,
-                max_bytes: 1 << 20,
-                isolation_level: 0,
-                session_id: 0,
-                session_epoch: -1,
-                topics: vec![Topic {
-                    name: TOPIC.into(),
-                    partitions: vec![FetchPartition {
-                        partition,
-                        current_leader_epoch: -1,
-                        fetch_offset: offset,
-                        log_start_offset: -1,
-                        partition_max_bytes: 1 << 20,
-                    }],
-                }],
-                forgotten: Vec::new(),
-                rack_id: String::new(),
-            });
+            let req = fetch_request(partition, offset);
             let Some(Response::Fetch(f)) = self.call(leader, ApiKey::Fetch, 11, &req).await else {
                 continue;
             };
@@ -231,19 +186,7 @@ impl Client {
                 tokio::time::sleep(Duration::from_millis(100)).await;
                 continue;
             }
-            let mut bytes = p.records.clone().unwrap_or_default();
-            while !bytes.is_empty() {
-                let (batch, used) = RecordBatch::decode(&bytes).expect("a whole batch");
-                for record in &batch.records {
-                    let value = record.value.clone().unwrap();
-                    out.push((
-                        batch.record_offset(record),
-                        String::from_utf8(value.to_vec()).unwrap(),
-                    ));
-                }
-                offset = batch.next_offset();
-                bytes = bytes.slice(used..);
-            }
+            offset = read_records(p.records.clone().unwrap_or_default(), offset, &mut out);
             if offset >= p.high_watermark {
                 return out;
             }
