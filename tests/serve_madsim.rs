@@ -2,7 +2,9 @@
 //! files): the controller and brokers as madsim nodes running the same `shell::run` the
 //! `serve` processes run, a client node speaking the project's wire codec. A leader killed
 //! and restarted, a leader cut off from everyone, and a broker interrupted (a clean
-//! shutdown) lose no acked record, and each run is repeatable from `MADSIM_TEST_SEED`.
+//! shutdown) lose no acked record; hostile frames close only their own connection; a topic
+//! asked for is created. The last two also run against real processes (`tests/serve.rs`).
+//! Each run is repeatable from `MADSIM_TEST_SEED`.
 //!
 //! `RUSTFLAGS="--cfg madsim" CARGO_TARGET_DIR=target/madsim cargo test --test serve_madsim`
 #![cfg(madsim)]
@@ -305,4 +307,120 @@ async fn an_interrupted_broker_shuts_down_cleanly_and_moves_its_leaderships() {
         after.0, before.0,
         "the interrupted broker leads no more: {before:?} -> {after:?}"
     );
+}
+
+/// Starts `config`'s cluster and runs `body` on a client node of its own.
+async fn on_client<T: Send + 'static>(
+    config: &ServeConfig,
+    body: impl FnOnce(Client) -> std::pin::Pin<Box<dyn std::future::Future<Output = T> + Send>>,
+) -> T {
+    let _nodes = start(config);
+    let client_node = Handle::current()
+        .create_node()
+        .name("client")
+        .ip("10.0.0.100".parse().unwrap())
+        .build();
+    let client = Client {
+        config: config.clone(),
+        correlation: 0,
+    };
+    let out = client_node.spawn(body(client)).await.unwrap();
+    let _ = std::fs::remove_dir_all(&config.dir);
+    out
+}
+
+#[madsim::test]
+async fn a_hostile_frame_closes_only_its_own_connection() {
+    let config = config("hostile");
+    on_client(&config, |mut client| {
+        Box::pin(async move {
+            client.leaders().await;
+            let hostile: [&[u8]; 3] = [
+                // Metadata v1 claiming 2^31-1 topics.
+                &[
+                    0, 0, 0, 14, 0, 3, 0, 1, 0, 0, 0, 9, 0xff, 0xff, 0x7f, 0xff, 0xff, 0xff,
+                ],
+                // An unknown API key.
+                &[0, 0, 0, 10, 0, 99, 0, 0, 0, 0, 0, 1, 0xff, 0xff],
+                // A frame over socket.request.max.bytes.
+                &[0x7f, 0xff, 0xff, 0xff, 1, 2, 3],
+            ];
+            let node = NodeId(1);
+            let addr = (
+                client.config.host(node).to_owned(),
+                client.config.client_port(node).unwrap(),
+            );
+            let mut healthy = TcpStream::connect((addr.0.as_str(), addr.1)).await.unwrap();
+            for frame in hostile {
+                let mut bad = TcpStream::connect((addr.0.as_str(), addr.1)).await.unwrap();
+                bad.write_all(frame).await.unwrap();
+                bad.flush().await.unwrap();
+                let mut buf = [0u8; 64];
+                let read = tokio::time::timeout(Duration::from_secs(5), bad.read(&mut buf)).await;
+                assert!(
+                    matches!(read, Ok(Ok(0)) | Ok(Err(_))),
+                    "{frame:?} closes its connection"
+                );
+                // The connection opened before still answers.
+                let header = RequestHeader {
+                    api: ApiKey::ApiVersions,
+                    version: 2,
+                    correlation_id: 1,
+                    client_id: None,
+                };
+                healthy
+                    .write_all(&Request::ApiVersions.encode(&header))
+                    .await
+                    .unwrap();
+                healthy.flush().await.unwrap();
+                let mut frames = Frames::new(REQUEST_MAX_BYTES_DEFAULT);
+                let frame = loop {
+                    if let Some(frame) = frames.next_frame().unwrap() {
+                        break frame;
+                    }
+                    let n = healthy.read(&mut buf).await.unwrap();
+                    assert!(n > 0, "the healthy connection stays open");
+                    frames.extend(&buf[..n]);
+                };
+                let (_, response) = decode_response(ApiKey::ApiVersions, 2, frame).unwrap();
+                assert!(matches!(
+                    response,
+                    Response::ApiVersions { error_code: 0, .. }
+                ));
+            }
+        })
+    })
+    .await;
+}
+
+#[madsim::test]
+async fn a_topic_a_client_asks_for_by_name_is_created() {
+    let mut config = config("auto");
+    config.topics.clear();
+    let answers = on_client(&config, |mut client| {
+        Box::pin(async move {
+            let ask = Request::Metadata(MetadataRequest {
+                topics: Some(vec!["fresh".into()]),
+                allow_auto_topic_creation: true,
+            });
+            let mut answers = Vec::new();
+            for _ in 0..600 {
+                if let Some(Response::Metadata(m)) = client.call(1, ApiKey::Metadata, 8, &ask).await
+                {
+                    let t = &m.topics[0];
+                    answers.push(t.error_code);
+                    if t.error_code == 0
+                        && t.partitions.len() == 3
+                        && t.partitions.iter().all(|p| p.leader_id > 0)
+                    {
+                        return answers;
+                    }
+                }
+                tokio::time::sleep(Duration::from_millis(100)).await;
+            }
+            panic!("fresh never got its leaders: {answers:?}");
+        })
+    })
+    .await;
+    assert!(answers.contains(&5), "created on request: {answers:?}");
 }
