@@ -153,3 +153,48 @@ fn a_loss_the_fallback_allows_is_admitted_by_the_model_and_by_the_oracle() {
     assert_eq!(leader.log.log_end_offset(), 0, "the leader lost the record");
     assert!(acked_on_newest_leader(world, &brokers, NodeId(3)));
 }
+
+/// A broker leads in a later leader epoch than the start's (epoch 1).
+fn a_later_leader(world: &odradek_sim::World<odradek::cluster::KafkaNode>) -> bool {
+    use odradek::cluster::check::partition;
+    (1..=2).any(|b| {
+        (world.node(odradek_sim::NodeId(b)))
+            .and_then(|n| n.as_broker()?.partition(&partition()))
+            .is_some_and(|p| p.is_leader() && p.leader_epoch > 1)
+    })
+}
+
+#[test]
+fn with_the_timers_on_a_session_expiry_fails_over_without_a_crash() {
+    use odradek_sim::explorer::Explorer;
+    // No crash in the budget: a leader change can only come from the controller fencing
+    // a broker whose session expired, which time's abstraction lets happen at any moment.
+    let options = CheckOptions {
+        crashes: 0,
+        periodic_timers: true,
+        ..CheckOptions::default()
+    };
+    let search = |options: &CheckOptions| {
+        let model = (options.model().expect("valid bounds"))
+            .sometimes("a later leader without a crash", a_later_leader);
+        Explorer::new(model)
+            .depth_max(8)
+            .threads(2)
+            .bfs()
+            .expect("valid bounds")
+    };
+    let report = search(&options);
+    assert_eq!(report.violations().count(), 0, "{report}");
+    assert!(report.unreached().is_empty(), "{report}");
+    assert!(report.depth_cut && !report.exhausted(), "{report}");
+    // The timers are what fails over: without them the same bound never changes leader.
+    let without = search(&CheckOptions {
+        periodic_timers: false,
+        ..options
+    });
+    assert_eq!(without.unreached().len(), 1, "{without}");
+    assert!(
+        without.distinct < report.distinct,
+        "{without} against {report}"
+    );
+}

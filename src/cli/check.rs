@@ -56,6 +56,11 @@ pub(crate) struct Args {
     /// `odradek replay` runs in the simulator.
     #[arg(long, value_name = "FILE")]
     save: Option<std::path::PathBuf>,
+    /// Run the timers that re-arm forever: broker heartbeats, the controller's session
+    /// expiry (which, with time abstracted, may fence a live broker at any moment) and
+    /// high-watermark checkpoints.
+    #[arg(long)]
+    timers: bool,
     /// Search from boot, not from the world a deterministic run reaches once a leader is
     /// elected with the full ISR.
     #[arg(long)]
@@ -108,6 +113,7 @@ pub(crate) fn check(args: &Args) -> Exit {
             SearchArg::Bfs => Search::Bfs,
             SearchArg::Dfs => Search::Dfs,
         },
+        periodic_timers: args.timers,
         from_boot: args.from_boot,
         from_ack: args.from_ack,
         ..CheckOptions::default()
@@ -132,13 +138,14 @@ pub(crate) fn check(args: &Args) -> Exit {
     };
     println!(
         "model: {} replicas, {} record(s) acks=all, min.insync.replicas {}, up to {} {crash}(es) \
-         of any broker, one message in flight per stream{}{}, periodic timers off; from {start}",
+         of any broker, one message in flight per stream{}{}, periodic timers {}; from {start}",
         options.replicas,
         options.records,
         options.min_insync_replicas,
         options.crashes,
         bound("leader epochs", options.epochs_max),
-        bound("partition epochs", options.partition_epochs_max)
+        bound("partition epochs", options.partition_epochs_max),
+        if options.periodic_timers { "on" } else { "off" }
     );
     let (model, report) = match options.model().and_then(|m| Ok((m, options.run()?))) {
         Ok(found) => found,

@@ -37,6 +37,10 @@ pub struct CheckedModel {
     pub min_insync_replicas: usize,
     /// Bug-zoo switches of the controller and brokers.
     pub bugs: Bugs,
+    /// Heartbeats, session expiry and checkpoints ran (absent in files written before
+    /// the model had them: off).
+    #[serde(default)]
+    pub periodic_timers: bool,
 }
 
 /// A counterexample file.
@@ -105,6 +109,7 @@ impl Counterexample {
                 records: options.records,
                 min_insync_replicas: options.min_insync_replicas,
                 bugs: options.bugs.clone(),
+                periodic_timers: options.periodic_timers,
             },
             steps,
         }
@@ -148,6 +153,7 @@ impl Counterexample {
             records: self.model.records,
             min_insync_replicas: self.model.min_insync_replicas,
             bugs: self.model.bugs.clone(),
+            periodic_timers: self.model.periodic_timers,
             ..CheckOptions::default()
         };
         let mut configs = options.configs();
